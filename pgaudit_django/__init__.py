@@ -1,0 +1,35 @@
+"""pgaudit_django: Django audit logging whose change capture lives in PostgreSQL triggers.
+
+Public API::
+
+    @pgaudit_django.track()                      # own model
+    pgaudit_django.track(User, mask=["password"])  # a model the project does not own
+    with pgaudit_django.context(user=u, reason="nightly import"): ...
+    with pgaudit_django.disabled(reason="backfill"): ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgaudit_django.registry import track
+
+__version__ = "0.1.0"
+__all__ = ["context", "declare_trigger_models", "disabled", "track", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily: these pull in django.http / the ORM, which need configured settings.
+    if name == "context":
+        from pgaudit_django.attribution.state import context
+
+        return context
+    if name == "disabled":
+        from pgaudit_django.attribution.bypass import disabled
+
+        return disabled
+    if name == "declare_trigger_models":
+        from pgaudit_django.capture.proxies import declare_trigger_models
+
+        return declare_trigger_models
+    raise AttributeError(name)

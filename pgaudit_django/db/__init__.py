@@ -1,0 +1,1 @@
+"""Carrying the acting context to PostgreSQL on each write statement."""

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from tests import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("customers/<int:pk>/rename/", views.rename_customer, name="rename-customer"),
+    path("customers/<int:pk>/rename-async/", views.rename_customer_async, name="rename-async"),
+    path("customers/<int:pk>/rename-later/", views.rename_via_header_user, name="rename-later"),
+    path("boom/", views.boom, name="boom"),
+]

@@ -1,0 +1,36 @@
+"""Views used by the attribution tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+
+from tests.testapp.models import Customer
+
+
+def rename_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    Customer.objects.filter(pk=pk).update(name=request.GET.get("name", "renamed"))
+    return HttpResponse("ok")
+
+
+async def rename_customer_async(request: HttpRequest, pk: int) -> HttpResponse:
+    # Yield to the loop between resolving the user and writing, so concurrent requests interleave.
+    await asyncio.sleep(float(request.GET.get("delay", "0")))
+    await sync_to_async(Customer.objects.filter(pk=pk).update)(name=request.GET.get("name", "x"))
+    return HttpResponse("ok")
+
+
+def rename_via_header_user(request: HttpRequest, pk: int) -> HttpResponse:
+    """Authenticates inside the view, the way DRF token authentication does."""
+    username = request.headers.get("X-Test-User")
+    if username:
+        request.user = get_user_model().objects.get(username=username)
+    Customer.objects.filter(pk=pk).update(name="set-by-view-user")
+    return HttpResponse("ok")
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("boom")
