@@ -50,7 +50,7 @@ ensure_venv() {
         say "$dir: dependencies up to date"
         return 0
     fi
-    say "$dir: installing -e .[test] $* (log: $log)"
+    say "$dir: installing -e .[test]${*:+ $*} (log: $log)"
     if ! "$dir/bin/python" -m pip install --disable-pip-version-check -e ".[test]" "$@" \
         >"$log" 2>&1; then
         tail -n 25 "$log" >&2

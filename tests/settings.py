@@ -33,7 +33,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASES = {
     "default": {**django_database_settings(_url), "CONN_MAX_AGE": 0},
 }
-DATABASES["default"]["TEST"] = {"NAME": "test_pgaudit"}
+# Separate names let several runs share one server (e.g. the Django 4.2 and 5.2 runs).
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PGAUDIT_TEST_DB_NAME", "test_pgaudit")}
 # A second alias on the same server: attribution must work on every alias, not only "default".
 DATABASES["other"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 
