@@ -10,7 +10,7 @@ SQLite: every run needs a real server. ``provision()`` finds or starts one, in t
 3. the embedded ``pgserver`` wheel (PostgreSQL 16), data kept in ``<repo>/.pgdata/<purpose>``.
 4. the machine's own ``initdb``/``pg_ctl`` in a temporary folder on a free loopback port.
 
-Each step prints one progress line with its duration to stderr. The module has no runtime
+Each step prints one progress line with its duration to stderr. Nothing here is a runtime
 dependency of the library: testcontainers, docker, pgserver and the drivers are imported lazily.
 
 Run ``python -m devtools.postgres [purpose]`` to print a URL and keep the server until Ctrl-C.
@@ -267,7 +267,7 @@ def from_testcontainers(
     except (DockerException, OSError, ProvisionError) as exc:
         raise ProvisionError(f"no Docker engine answered: {_one_line(exc)}") from exc
 
-    try:  # testcontainers >= 4.14 moved the module and warns on the old path
+    try:  # newer testcontainers releases moved the module and warn on the old path
         from testcontainers.community.postgres import PostgresContainer
     except ImportError:
         try:

@@ -34,9 +34,7 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 )
             )
     if "pgtrigger" not in {a.label for a in apps.get_app_configs()}:
-        errors.append(
-            checks.Error("'pgtrigger' must be in INSTALLED_APPS.", id="pgaudit.E002")
-        )
+        errors.append(checks.Error("'pgtrigger' must be in INSTALLED_APPS.", id="pgaudit.E002"))
 
     needs_trigger_app = settings_obj.models == conf.ALL_MODELS or bool(settings_obj.models)
     needs_trigger_app |= any(r.via == "external" for r in registry.registrations())
@@ -76,7 +74,7 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         if pk is None or getattr(pk, "column", None) is None:
             errors.append(
                 checks.Error(
-                    f"{registration.label} has a composite primary key, which is not supported yet.",
+                    f"{registration.label} has a composite primary key: not supported yet.",
                     obj=registration.model,
                     id="pgaudit.E006",
                 )

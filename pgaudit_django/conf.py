@@ -59,7 +59,8 @@ def get() -> AuditSettings:
         models = _str_tuple("AUDIT_MODELS", models_setting)
 
     skip_actions = frozenset(
-        a.upper() for a in _str_tuple("AUDIT_SKIP_ACTIONS", getattr(settings, "AUDIT_SKIP_ACTIONS", ()))
+        a.upper()
+        for a in _str_tuple("AUDIT_SKIP_ACTIONS", getattr(settings, "AUDIT_SKIP_ACTIONS", ()))
     )
     slow = getattr(settings, "AUDIT_SLOW_REQUEST_SECONDS", 5.0)
     if slow is not None and (not isinstance(slow, (int, float)) or slow <= 0):

@@ -76,8 +76,9 @@ class AuditLog(models.Model):
         db_constraint=False,
         related_name="+",
     )
-    table_name = models.CharField(max_length=63, null=True, blank=True)
-    object_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": "no table/object" must be distinguishable and costs no bytes per row.
+    table_name = models.CharField(max_length=63, null=True, blank=True)  # noqa: DJ001
+    object_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     content_object = GenericForeignKey("content_type", "object_id")
     object_repr = models.CharField(max_length=255, blank=True, default="")
     changes = models.JSONField(null=True, blank=True)

@@ -96,6 +96,9 @@ run_pytest() {
     say "pytest [$label]${driver:+ with PGAUDIT_TEST_DRIVER=$driver}"
     (
         [ -z "$driver" ] || export PGAUDIT_TEST_DRIVER="$driver"
+        # One test database per run (tests/settings.py reads it), so runs sharing a server never
+        # trip over each other's leftovers.
+        export PGAUDIT_TEST_DB_NAME="${PGAUDIT_TEST_DB_NAME:-test_pgaudit_$label}"
         exec "$venv/bin/python" -m pytest -q "$@"
     ) || rc=$?
     if [ "$rc" -eq 5 ]; then

@@ -1,12 +1,13 @@
 """Tests of devtools.postgres, which hands out PostgreSQL servers to the suite, demo and benches.
 
-They talk to servers with psycopg directly, never through Django's connection, so they need neither
-Django settings nor pytest-django's ``db`` fixture. Each server path is exercised for real; a path
-whose prerequisite is missing on this machine skips with the reason.
+They talk to servers through a driver directly, never through Django's connection, so they need
+neither Django settings nor pytest-django's ``db`` fixture. Each server path is exercised for
+real; a path whose prerequisite is missing on this machine skips with the reason.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import socket
@@ -14,13 +15,38 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 
 from devtools import postgres as pg
 
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _drivers() -> list[Any]:
+    """The importable drivers. The psycopg2 run of the suite hides psycopg 3 (tests/settings.py
+    sets sys.modules["psycopg"] = None), so nothing here may import psycopg unconditionally."""
+    found = []
+    for name in ("psycopg", "psycopg2"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
+
+
+def _query(sql: str, dsn: str = "", **kwargs: Any) -> list[tuple[Any, ...]]:
+    """Run ``sql`` in autocommit with the first importable driver; rows if it returns any."""
+    driver = _drivers()[0]
+    conn = driver.connect(dsn, **kwargs)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall()) if cur.description else []
+    finally:
+        conn.close()
 
 
 def _accepts_postgres(url: str) -> bool:
@@ -74,8 +100,7 @@ def test_env_url_is_used_as_given(no_env_url: None, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DATABASE_URL", LOCAL_URL)
     found = pg.provision()
     assert (found.source, found.url) == ("env", LOCAL_URL)
-    with psycopg.connect(found.url) as conn:
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert _query("SELECT 1", found.url) == [(1,)]
     found.stop()  # a no-op for a server we did not start
     assert _accepts_postgres(LOCAL_URL)
 
@@ -180,40 +205,35 @@ def started_server(request: pytest.FixtureRequest) -> Iterator[pg.Provisioned]:
 
 
 def test_started_server_answers(started_server: pg.Provisioned) -> None:
-    with psycopg.connect(started_server.url) as conn:
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert _query("SELECT 1", started_server.url) == [(1,)]
 
 
 def test_statement_trigger_with_transition_table(started_server: pg.Provisioned) -> None:
     """The capture design depends on statement-level triggers with REFERENCING NEW TABLE."""
-    with psycopg.connect(started_server.url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS devtools_probe CASCADE")
-        conn.execute("CREATE SCHEMA devtools_probe")
-        try:
-            conn.execute("CREATE TABLE devtools_probe.item (id int PRIMARY KEY, name text)")
-            conn.execute("CREATE TABLE devtools_probe.log (rows int, names jsonb)")
-            conn.execute(
-                """
-                CREATE FUNCTION devtools_probe.capture() RETURNS trigger
-                LANGUAGE plpgsql AS $$
-                BEGIN
-                    INSERT INTO devtools_probe.log (rows, names)
-                    SELECT count(*), jsonb_agg(n.name ORDER BY n.id) FROM new_rows n;
-                    RETURN NULL;
-                END $$
-                """
-            )
-            conn.execute(
-                """
-                CREATE TRIGGER item_capture AFTER INSERT ON devtools_probe.item
-                REFERENCING NEW TABLE AS new_rows
-                FOR EACH STATEMENT EXECUTE FUNCTION devtools_probe.capture()
-                """
-            )
-            conn.execute("INSERT INTO devtools_probe.item VALUES (1, 'a'), (2, 'b'), (3, 'c')")
-            logged = conn.execute("SELECT rows, names FROM devtools_probe.log").fetchall()
-        finally:
-            conn.execute("DROP SCHEMA devtools_probe CASCADE")
+    url = started_server.url
+    _query("DROP SCHEMA IF EXISTS devtools_probe CASCADE; CREATE SCHEMA devtools_probe", url)
+    try:
+        _query(
+            """
+            CREATE TABLE devtools_probe.item (id int PRIMARY KEY, name text);
+            CREATE TABLE devtools_probe.log (rows int, names jsonb);
+            CREATE FUNCTION devtools_probe.capture() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO devtools_probe.log (rows, names)
+                SELECT count(*), jsonb_agg(n.name ORDER BY n.id) FROM new_rows n;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER item_capture AFTER INSERT ON devtools_probe.item
+            REFERENCING NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION devtools_probe.capture();
+            """,
+            url,
+        )
+        _query("INSERT INTO devtools_probe.item VALUES (1, 'a'), (2, 'b'), (3, 'c')", url)
+        logged = _query("SELECT rows, names FROM devtools_probe.log", url)
+    finally:
+        _query("DROP SCHEMA devtools_probe CASCADE", url)
     assert logged == [(3, ["a", "b", "c"])]  # one row for the whole statement
 
 
@@ -227,16 +247,16 @@ def test_started_server_works_from_django_settings(started_server: pg.Provisione
         "host": settings["HOST"],
         "port": settings["PORT"] or None,
     }
-    with psycopg.connect(**kwargs) as conn:
-        assert conn.execute("SELECT current_database()").fetchone() == (settings["NAME"],)
-    psycopg2 = pytest.importorskip("psycopg2")
-    conn2 = psycopg2.connect(**kwargs)
-    try:
-        with conn2.cursor() as cur:
-            cur.execute("SELECT 1")
-            assert cur.fetchone() == (1,)
-    finally:
-        conn2.close()
+    drivers = _drivers()
+    assert drivers
+    for driver in drivers:  # both in the default run, psycopg2 alone in the psycopg2 run
+        conn = driver.connect(**kwargs)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_database()")
+                assert cur.fetchone() == (settings["NAME"],), driver.__name__
+        finally:
+            conn.close()
 
 
 @pytest.mark.parametrize("source", ["pgserver", "initdb"])

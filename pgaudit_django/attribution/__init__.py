@@ -1,1 +1,1 @@
-"""Attribution (the acting context): what the application knows about the acting user and request, kept in contextvars."""
+"""Attribution: who is acting and from which request, kept in contextvars."""

@@ -47,7 +47,9 @@ class Frame:
 
     def merged(self, inner: Frame) -> Frame:
         return Frame(
-            source=inner.source if inner.source != "context" or self.source == "context" else self.source,
+            source=inner.source
+            if inner.source != "context" or self.source == "context"
+            else self.source,
             user=inner.user if inner.user is not UNSET else self.user,
             request=inner.request or self.request,
             request_info=inner.request_info or self.request_info,
@@ -77,7 +79,9 @@ def validate_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Reject what cannot be stored, here and now, with a message naming the culprit."""
     for key in metadata:
         if not isinstance(key, str):
-            raise TypeError(f"pgaudit_django.context(): metadata keys must be strings, got {key!r}.")
+            raise TypeError(
+                f"pgaudit_django.context(): metadata keys must be strings, got {key!r}."
+            )
     try:
         encoded = json.dumps(dict(metadata), allow_nan=False, ensure_ascii=True)
     except (TypeError, ValueError) as exc:

@@ -3,7 +3,8 @@
 Design (measured, see docs/capture.md and benchmarks/):
 
 * One trigger per operation, ``FOR EACH STATEMENT`` with transition tables: a 50,000-row
-  ``QuerySet.update()`` runs the trigger once and writes its audit rows with one ``INSERT … SELECT``.
+  ``QuerySet.update()`` runs the trigger once and writes its audit rows with one
+  ``INSERT … SELECT``.
 * The diff is generated column by column for the model (no ``jsonb_each`` over a whole row).
 * The UPDATE join of OLD and NEW runs through ``EXECUTE`` so PL/pgSQL cannot cache a generic
   plan for it: a plan cached on a one-row statement was seen to turn a 20,000-row UPDATE from

@@ -18,7 +18,9 @@ from pgaudit_django.capture import sql
 from pgaudit_django.capture.spec import build_spec
 from pgaudit_django.registry import TrackOptions
 
-_OPERATIONS: dict[str, tuple[pgtrigger.Operation, Callable[..., str], pgtrigger.Referencing | None]] = {
+_OPERATIONS: dict[
+    str, tuple[pgtrigger.Operation, Callable[..., str], pgtrigger.Referencing | None]
+] = {
     "CREATE": (pgtrigger.Insert, sql.insert_function, pgtrigger.Referencing(new=sql.NEW_TABLE)),
     "UPDATE": (
         pgtrigger.Update,

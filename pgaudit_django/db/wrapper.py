@@ -9,8 +9,8 @@ How it is sent depends on the driver, because each refuses something else:
 * psycopg2, and psycopg 3 with client-side binding (Django's default): the ``set_config`` is
   prefixed to the statement as a second statement in one query string, with the JSON as an
   escaped literal holding no ``%`` (never as a parameter, so the user's own parameters and a
-  literal ``%`` in SQL without parameters are left alone). psycopg 3 positions the cursor on the first result, so
-  the wrapper advances it to the user's statement.
+  literal ``%`` in SQL without parameters are left alone). psycopg 3 positions the cursor on
+  the first result, so the wrapper advances it to the user's statement.
 * psycopg 3 with ``server_side_binding`` (several statements in one prepared statement are
   refused) and psycopg 3 ``executemany``: both statements are sent in one *pipeline*, which
   PostgreSQL runs as one implicit transaction even in autocommit mode.

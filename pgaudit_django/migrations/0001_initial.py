@@ -52,7 +52,10 @@ class Migration(migrations.Migration):
                         ("transaction_id", models.BigIntegerField()),
                         ("source", models.CharField(default="database", max_length=16)),
                         ("db_role", models.CharField(max_length=63)),
-                        ("application_name", models.CharField(blank=True, default="", max_length=64)),
+                        (
+                            "application_name",
+                            models.CharField(blank=True, default="", max_length=64),
+                        ),
                         ("client_addr", models.GenericIPAddressField(blank=True, null=True)),
                         ("backend_pid", models.IntegerField(blank=True, null=True)),
                         ("user_label", models.CharField(blank=True, default="", max_length=150)),

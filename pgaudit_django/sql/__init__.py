@@ -1,4 +1,4 @@
-"""Versioned SQL files of the library's migrations (read by the migrations, never edited after a release)."""
+"""Versioned SQL files read by the library's migrations; never edited after a release."""
 
 from __future__ import annotations
 

@@ -28,9 +28,15 @@ class Invoice(models.Model):
     data = models.JSONField(default=dict, blank=True)
     quantity = models.IntegerField(default=1, db_column="qty")
 
+    def __str__(self) -> str:
+        return self.number
+
 
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @pgaudit_django.track()
@@ -38,11 +44,17 @@ class Article(models.Model):
     title = models.CharField(max_length=200)
     tags = models.ManyToManyField(Tag, through="ArticleTag", blank=True)
 
+    def __str__(self) -> str:
+        return self.title
+
 
 @pgaudit_django.track()
 class ArticleTag(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE)
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    def __str__(self) -> str:
+        return f"{self.article_id}:{self.tag_id}"
 
 
 @pgaudit_django.track()
@@ -52,13 +64,22 @@ class Code(models.Model):
     code = models.CharField(max_length=20, primary_key=True)
     label = models.CharField(max_length=100, blank=True, default="")
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class Untracked(models.Model):
     name = models.CharField(max_length=50)
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Product(models.Model):
-    """Tracked through settings-free track() call in the trigger app (as a third-party model)."""
+    """Tracked by a track() call in the trigger app, the way a third-party model is."""
 
     sku = models.CharField(max_length=20)
     price = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.sku

@@ -31,6 +31,8 @@ class Command(BaseCommand):
             bad += not ok
             state = row.status if row.enabled is not False else f"{row.status} (DISABLED)"
             style = self.style.SUCCESS if ok else self.style.ERROR
-            self.stdout.write(f"{row.label:<{width}}  {row.via:<9}  {row.trigger:<17}  {style(state)}")
+            self.stdout.write(
+                f"{row.label:<{width}}  {row.via:<9}  {row.trigger:<17}  {style(state)}"
+            )
         if bad and options["fail"]:
             raise SystemExit(1)
