@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,15 +53,55 @@ def dsn() -> str:
     return " ".join(parts)
 
 
+class RawConnection:
+    """An autocommit connection that bypasses Django entirely, like psql or another program.
+
+    Uses whichever driver the run has (the psycopg2 run hides psycopg 3).
+    """
+
+    def __init__(self, conninfo: str, application_name: str = "raw-test") -> None:
+        try:
+            import psycopg
+
+            self._conn: Any = psycopg.connect(
+                conninfo, autocommit=True, application_name=application_name
+            )
+            self._v3 = True
+        except ImportError:
+            import psycopg2
+
+            self._conn = psycopg2.connect(conninfo, application_name=application_name)
+            self._conn.autocommit = True
+            self._v3 = False
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def raw_connection(conninfo: str | None = None, **kwargs: Any) -> RawConnection:
+    return RawConnection(conninfo or dsn(), **kwargs)
+
+
 @pytest.fixture
-def raw_connect() -> Iterator[Callable[..., Any]]:
-    """Open psycopg (3) connections that bypass Django entirely, like psql or another program."""
-    import psycopg
+def raw_connect() -> Iterator[Callable[..., RawConnection]]:
+    opened: list[RawConnection] = []
 
-    opened: list[Any] = []
-
-    def connect(**kwargs: Any) -> Any:
-        conn = psycopg.connect(dsn(), autocommit=True, **kwargs)
+    def connect(**kwargs: Any) -> RawConnection:
+        conn = raw_connection(**kwargs)
         opened.append(conn)
         return conn
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("customers/<int:pk>/rename-async/", views.rename_customer_async, name="rename-async"),
     path("customers/<int:pk>/rename-later/", views.rename_via_header_user, name="rename-later"),
     path("boom/", views.boom, name="boom"),
+    path("api/customers/<int:pk>/rename/", views.TokenRename.as_view(), name="api-rename"),
 ]

@@ -7,6 +7,11 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from tests.testapp.models import Customer
 
@@ -34,3 +39,14 @@ def rename_via_header_user(request: HttpRequest, pk: int) -> HttpResponse:
 
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom")
+
+
+class TokenRename(APIView):
+    """Django REST Framework sets request.user inside the view (token authentication)."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, pk: int) -> Response:
+        Customer.objects.filter(pk=pk).update(name=request.data.get("name", "drf"))
+        return Response({"ok": True})
