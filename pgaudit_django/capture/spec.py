@@ -42,7 +42,10 @@ def _field(model: type[models.Model], name: str) -> models.Field:
 
 
 def unknown_fields(model: type[models.Model], options: TrackOptions) -> list[str]:
-    names = list(options.fields or ()) + list(options.exclude) + list(options.mask)
+    many_to_many = {f.name for f in model._meta.many_to_many}
+    # Excluding a many-to-many field turns off capture of its auto-created table.
+    excluded = [name for name in options.exclude if name not in many_to_many]
+    names = list(options.fields or ()) + excluded + list(options.mask)
     if options.repr_field:
         names.append(options.repr_field)
     missing = []

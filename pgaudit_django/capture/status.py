@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgaudit_django import registry
-from pgaudit_django.capture.triggers import triggers_for
+from pgaudit_django.capture.triggers import many_to_many_triggers_for, triggers_for
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,11 @@ def trigger_status(database: str | None = None) -> list[TriggerStatus]:
     rows = []
     for registration in registry.registrations():
         host = registration.proxy or registration.model
-        for trigger in triggers_for(registration.options):
+        triggers = [
+            *triggers_for(registration.options),
+            *many_to_many_triggers_for(host, registration.model, registration.options),
+        ]
+        for trigger in triggers:
             status, enabled = trigger.get_installation_status(host, database=database)
             rows.append(
                 TriggerStatus(

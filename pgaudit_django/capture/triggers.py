@@ -8,6 +8,7 @@ migration.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import pgtrigger
@@ -70,13 +71,85 @@ class AuditTrigger(pgtrigger.Trigger):
         return hash((self.action, self.options))
 
 
+_M2M_SUFFIX = {"CREATE": "ins", "UPDATE": "upd", "DELETE": "del", "TRUNCATE": "trn"}
+
+
+class ManyToManyAuditTrigger(AuditTrigger):
+    """Audit triggers on an auto-created many-to-many table, hosted by the declaring model.
+
+    Django gives auto-created ``through`` models no migration state of their own, so
+    django-pgtrigger cannot migrate triggers declared on them. These triggers live in the
+    declaring model's ``Meta.triggers`` (so ``makemigrations`` writes them into that model's
+    app) but compile against, install on and report the status of the ``through`` table.
+    Rows of such tables have no content type: they are recorded with ``table_name`` set.
+    """
+
+    def __init__(self, *, action: str, field_name: str, host_label: str) -> None:
+        self.field_name = field_name
+        self.host_label = host_label
+        super().__init__(action=action, options=TrackOptions())
+        name = f"pgaudit_m2m_{_M2M_SUFFIX[action]}_{field_name}"
+        if len(name) > pgtrigger.core.MAX_NAME_LENGTH:
+            digest = hashlib.sha1(field_name.encode()).hexdigest()[:6]
+            name = name[: pgtrigger.core.MAX_NAME_LENGTH - 7] + "_" + digest
+        self.name = name.lower()
+        self.validate_name()
+
+    def _through(self, model: type[models.Model]) -> type[models.Model]:
+        if model._meta.auto_created:
+            return model
+        field = model._meta.get_field(self.field_name)
+        return field.remote_field.through  # type: ignore[union-attr,return-value]
+
+    def get_uri(self, model: type[models.Model]) -> str:  # type: ignore[override]
+        # The same id whether computed from the host or from its through model.
+        return f"{self.host_label}:{self.name}"
+
+    def compile(self, model: type[models.Model]) -> pgtrigger.compiler.Trigger:  # type: ignore[override]
+        return super().compile(self._through(model))
+
+    def get_installation_status(  # type: ignore[override]
+        self, model: type[models.Model], database: str | None = None
+    ) -> tuple[str, bool | None]:
+        return super().get_installation_status(self._through(model), database=database)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ManyToManyAuditTrigger) and (other.action, other.field_name) == (
+            self.action,
+            self.field_name,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.action, self.field_name))
+
+
+def _actions() -> list[str]:
+    enabled = conf.CAPTURE_ACTIONS - conf.get().skip_actions
+    return [a for a in ("CREATE", "UPDATE", "DELETE", "TRUNCATE") if a in enabled]
+
+
 def triggers_for(options: TrackOptions) -> list[AuditTrigger]:
-    actions = conf.CAPTURE_ACTIONS - conf.get().skip_actions
-    return [
-        AuditTrigger(action=action, options=options)
-        for action in ("CREATE", "UPDATE", "DELETE", "TRUNCATE")
-        if action in actions
-    ]
+    return [AuditTrigger(action=action, options=options) for action in _actions()]
+
+
+def many_to_many_triggers_for(
+    host: type[models.Model], tracked: type[models.Model], options: TrackOptions
+) -> list[ManyToManyAuditTrigger]:
+    """Triggers for the tracked model's auto-created m2m tables (not for excluded fields)."""
+    excluded = set(options.exclude)
+    host_label = f"{host._meta.app_label}.{host._meta.object_name}"
+    triggers: list[ManyToManyAuditTrigger] = []
+    for field in tracked._meta.local_many_to_many:
+        through = field.remote_field.through
+        if field.name in excluded or not getattr(through, "_meta", None):
+            continue
+        if not through._meta.auto_created:  # type: ignore[union-attr]
+            continue  # an explicit through model is tracked (or not) like any other model
+        triggers.extend(
+            ManyToManyAuditTrigger(action=action, field_name=field.name, host_label=host_label)
+            for action in _actions()
+        )
+    return triggers
 
 
 def attach_triggers(host: type[models.Model], tracked: type[models.Model]) -> None:
@@ -85,4 +158,7 @@ def attach_triggers(host: type[models.Model], tracked: type[models.Model]) -> No
 
     registration = get_registration(tracked)
     assert registration is not None
-    pgtrigger.register(*triggers_for(registration.options))(host)
+    options = registration.options
+    pgtrigger.register(*triggers_for(options), *many_to_many_triggers_for(host, tracked, options))(
+        host
+    )

@@ -213,3 +213,37 @@ def test_executemany_is_captured(audit, many):
             [["1@x", customer.pk], ["2@x", customer.pk]],
         )
     assert [u.changes["email"]["new"] for u in audit.captured(action="UPDATE")] == ["1@x", "2@x"]
+
+
+def test_auto_created_many_to_many_table_is_captured(audit):
+    article = Article.objects.create(title="labels")
+    a, b = Tag.objects.create(name="la"), Tag.objects.create(name="lb")
+    article.labels.add(a, b)
+    article.labels.remove(a)
+    article.labels.clear()
+    rows = [r for r in audit.captured() if r.table_name == "testapp_article_labels"]
+    assert [r.action for r in rows] == ["CREATE", "CREATE", "DELETE", "DELETE"]
+    assert {r.changes["article_id"]["new"] for r in rows[:2]} == {article.pk}
+    assert [r.changes["tag_id"]["old"] for r in rows[2:]] == [a.pk, b.pk]
+
+
+def test_group_membership_of_users_is_captured(audit):
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user("member")
+    admins = Group.objects.create(name="admins")
+    user.groups.add(admins)
+    (row,) = [r for r in audit.captured() if r.table_name == "auth_user_groups"]
+    assert row.action == "CREATE"
+    assert (row.changes["user_id"]["new"], row.changes["group_id"]["new"]) == (user.pk, admins.pk)
+
+
+def test_status_command_lists_every_trigger_installed(db):
+    from pgaudit_django.capture.status import trigger_status
+
+    rows = trigger_status()
+    assert {r.status for r in rows} == {"INSTALLED"}
+    names = {(r.label, r.trigger) for r in rows}
+    assert ("testapp.Article", "pgaudit_m2m_ins_labels") in names
+    assert ("auth.User", "pgaudit_m2m_ins_groups") in names
+    assert ("testapp.Customer", "pgaudit_update") in names

@@ -43,6 +43,8 @@ class Tag(models.Model):
 class Article(models.Model):
     title = models.CharField(max_length=200)
     tags = models.ManyToManyField(Tag, through="ArticleTag", blank=True)
+    # An auto-created through table: captured by triggers hosted on Article.
+    labels = models.ManyToManyField(Tag, blank=True, related_name="labelled_articles")
 
     def __str__(self) -> str:
         return self.title
