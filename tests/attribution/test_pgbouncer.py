@@ -8,6 +8,7 @@ made by one client is seen by the other.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _unprivileged_user(host: str) -> str:
+    """Whoever may open the server's socket: the embedded server's socket folder is private."""
+    if host.startswith("/"):
+        owner = pwd.getpwuid(os.stat(host).st_uid).pw_name
+        if owner != "root":
+            return owner
+    return "postgres"
+
+
 @pytest.fixture
 def pgbouncer() -> Iterator[dict]:
     if PGBOUNCER is None:
@@ -60,6 +70,9 @@ pool_mode = transaction
 default_pool_size = 1
 max_client_conn = 20
 ignore_startup_parameters = extra_float_digits,options
+server_connect_timeout = 5
+server_login_retry = 1
+client_login_timeout = 10
 logfile = {workdir}/pgbouncer.log
 pidfile = {workdir}/pgbouncer.pid
 """
@@ -69,7 +82,7 @@ pidfile = {workdir}/pgbouncer.pid
         workdir.chmod(0o777)
         for f in workdir.iterdir():
             f.chmod(0o666)
-        command = ["runuser", "-u", "postgres", "--", *command]
+        command = ["runuser", "-u", _unprivileged_user(host), "--", *command]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
