@@ -8,6 +8,7 @@ goes near SQL; the SQL side (``pgaudit_context()``) additionally survives malfor
 from __future__ import annotations
 
 import json
+import logging
 from contextvars import ContextVar
 from typing import Any
 
@@ -19,6 +20,7 @@ PAYLOAD_VERSION = 1
 # outside any attribution (raw scripts, shells). Distinct from a DBA's session, which sends none.
 NO_CONTEXT_PAYLOAD = json.dumps({"v": PAYLOAD_VERSION, "src": "app"}, separators=(",", ":"))
 
+logger = logging.getLogger("pgaudit_django")
 _resolving: ContextVar[bool] = ContextVar("pgaudit_django_resolving", default=False)
 
 
@@ -45,8 +47,12 @@ def build(frame: Frame | None) -> str:
     if frame is None:
         return NO_CONTEXT_PAYLOAD
     token = _resolving.set(True)
+    user_error = None
     try:
         user_pk, user_label = _user_of(frame)
+    except Exception as exc:  # an auth/session backend failing must not fail the user's write
+        logger.warning("pgaudit_django: could not resolve the acting user: %r", exc)
+        user_pk, user_label, user_error = None, "", clean_text(repr(exc), 200)
     finally:
         _resolving.reset(token)
     cached = frame.cache.get(user_pk)
@@ -75,8 +81,8 @@ def build(frame: Frame | None) -> str:
             data["route"] = clean_text(matched, 255)
     if frame.reason:
         data["reason"] = clean_text(frame.reason, 512)
-    if frame.metadata:
-        data["meta"] = frame.metadata
+    if frame.metadata or user_error:
+        data["meta"] = {**frame.metadata, **({"user_error": user_error} if user_error else {})}
     if frame.disabled:
         data["disabled"] = True
     encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=True, default=str)

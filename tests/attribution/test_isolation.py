@@ -155,3 +155,24 @@ def test_concurrent_async_requests_each_get_their_own_user(audit):
         (update,) = [r for r in _rows_for(audit, customer) if r.action == "UPDATE"]
         assert update.user_id == user.pk
         assert update.context.source == "request"
+
+
+def test_a_failing_user_lookup_never_fails_the_write(audit):
+    class BrokenUser:
+        @property
+        def is_authenticated(self) -> bool:
+            raise RuntimeError("session store down")
+
+    request = RequestFactory().get("/x")
+    request.user = BrokenUser()
+
+    def view(request):
+        from django.http import HttpResponse
+
+        Customer.objects.create(name="written anyway")
+        return HttpResponse()
+
+    assert AuditMiddleware(view)(request).status_code == 200
+    (row,) = audit.captured()
+    assert row.user_id is None
+    assert "session store down" in row.context.metadata["user_error"]
