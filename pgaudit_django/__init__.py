@@ -10,9 +10,14 @@ Public API::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pgaudit_django.registry import track
+
+if TYPE_CHECKING:
+    from pgaudit_django.attribution.bypass import disabled
+    from pgaudit_django.attribution.state import context
+    from pgaudit_django.capture.proxies import declare_trigger_models
 
 __version__ = "0.1.0"
 __all__ = ["context", "declare_trigger_models", "disabled", "track", "__version__"]

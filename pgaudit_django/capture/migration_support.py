@@ -40,15 +40,16 @@ class _AuditDependencyMixin:
 
 
 def patch_autodetector() -> None:
+    # Same approach as django-pgtrigger, which patches these module attributes the same way.
     for module in (makemigrations, migrate):
-        current = module.MigrationAutodetector
+        current = getattr(module, "MigrationAutodetector")  # noqa: B009
         if not issubclass(current, _AuditDependencyMixin):
-            module.MigrationAutodetector = type(  # type: ignore[misc]
-                "MigrationAutodetector", (_AuditDependencyMixin, current), {}
-            )
+            patched = type("MigrationAutodetector", (_AuditDependencyMixin, current), {})
+            setattr(module, "MigrationAutodetector", patched)  # noqa: B010
     if django.VERSION >= (5, 2):
-        makemigrations.Command.autodetector = makemigrations.MigrationAutodetector
-        migrate.Command.autodetector = makemigrations.MigrationAutodetector
+        detector = getattr(makemigrations, "MigrationAutodetector")  # noqa: B009
+        makemigrations.Command.autodetector = detector
+        migrate.Command.autodetector = detector
 
 
 _original_apply = Migration.apply

@@ -83,7 +83,7 @@ def build_spec(model: type[models.Model], options: TrackOptions) -> CaptureSpec:
             continue
         if wanted is not None and f.attname not in wanted and not f.primary_key:
             continue
-        columns.append(Column(attname=f.attname, column=f.column, masked=f.attname in masked))
+        columns.append(Column(attname=f.attname, column=str(f.column), masked=f.attname in masked))
     repr_column = None
     if options.repr_field:
         try:
@@ -94,8 +94,8 @@ def build_spec(model: type[models.Model], options: TrackOptions) -> CaptureSpec:
     return CaptureSpec(
         table=opts.db_table,
         app_label=opts.app_label,
-        model_name=opts.model_name,
-        pk_column=pk.column,  # type: ignore[union-attr]
+        model_name=str(opts.model_name),
+        pk_column=str(pk.column) if pk is not None else "",
         columns=tuple(columns),
         repr_column=repr_column,
         mask_marker=settings.mask_marker,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from pgaudit_django import registry
 from pgaudit_django.capture.triggers import many_to_many_triggers_for, triggers_for
@@ -26,7 +27,8 @@ def trigger_status(database: str | None = None) -> list[TriggerStatus]:
             *many_to_many_triggers_for(host, registration.model, registration.options),
         ]
         for trigger in triggers:
-            status, enabled = trigger.get_installation_status(host, database=database)
+            # pgtrigger annotates the model as an instance; it is the class at run time.
+            status, enabled = trigger.get_installation_status(cast(Any, host), database=database)
             rows.append(
                 TriggerStatus(
                     label=registration.label,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any, cast
 
 import pgtrigger
 from django.db import models
@@ -99,19 +100,20 @@ class ManyToManyAuditTrigger(AuditTrigger):
         if model._meta.auto_created:
             return model
         field = model._meta.get_field(self.field_name)
-        return field.remote_field.through  # type: ignore[union-attr,return-value]
+        return cast("type[models.Model]", getattr(field.remote_field, "through", None))
 
     def get_uri(self, model: type[models.Model]) -> str:  # type: ignore[override]
         # The same id whether computed from the host or from its through model.
         return f"{self.host_label}:{self.name}"
 
     def compile(self, model: type[models.Model]) -> pgtrigger.compiler.Trigger:  # type: ignore[override]
-        return super().compile(self._through(model))
+        # pgtrigger annotates its model arguments as instances; they are classes at run time.
+        return super().compile(cast(Any, self._through(model)))
 
     def get_installation_status(  # type: ignore[override]
         self, model: type[models.Model], database: str | None = None
     ) -> tuple[str, bool | None]:
-        return super().get_installation_status(self._through(model), database=database)
+        return super().get_installation_status(cast(Any, self._through(model)), database=database)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ManyToManyAuditTrigger) and (other.action, other.field_name) == (

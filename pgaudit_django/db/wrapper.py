@@ -79,7 +79,7 @@ def sql_literal(value: str) -> str:
 def strategy_for(connection: BaseDatabaseWrapper) -> str:
     cached = getattr(connection, "_pgaudit_strategy", None)
     if cached is not None:
-        return cached
+        return str(cached)
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
     if not is_psycopg3:
@@ -99,7 +99,7 @@ def _as_text(sql: Any, connection: BaseDatabaseWrapper) -> str | None:
         return sql.decode()
     as_string = getattr(sql, "as_string", None)  # psycopg Composable
     if callable(as_string):
-        return as_string(connection.connection)
+        return str(as_string(connection.connection))
     return None
 
 
