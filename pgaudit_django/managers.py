@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
@@ -12,15 +14,19 @@ class AuditLogQuerySet(models.QuerySet):
         content_type = ContentType.objects.db_manager(self.db).get_for_model(
             obj, for_concrete_model=True
         )
-        return self.filter(content_type=content_type, object_id=str(obj.pk)).order_by(
-            "-timestamp", "-id"
-        )
+        history = self.filter(content_type=content_type, object_id=str(obj.pk))
+        return cast(AuditLogQuerySet, history.order_by("-timestamp", "-id"))
 
     def for_model(self, model: type[models.Model]) -> AuditLogQuerySet:
         content_type = ContentType.objects.db_manager(self.db).get_for_model(
             model, for_concrete_model=True
         )
-        return self.filter(content_type=content_type)
+        return cast(AuditLogQuerySet, self.filter(content_type=content_type))
 
     def captured(self) -> AuditLogQuerySet:
-        return self.filter(action__in=("CREATE", "UPDATE", "DELETE", "TRUNCATE"))
+        return cast(
+            AuditLogQuerySet, self.filter(action__in=("CREATE", "UPDATE", "DELETE", "TRUNCATE"))
+        )
+
+
+AuditLogManager = models.Manager.from_queryset(AuditLogQuerySet)

@@ -15,15 +15,16 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pgaudit_django.managers import AuditLogQuerySet
+from pgaudit_django.managers import AuditLogManager
 
 CAPTURED_ACTIONS = ("CREATE", "UPDATE", "DELETE", "TRUNCATE")
 
 
-class AuditContext(models.Model):
+class AuditContext(models.Model):  # type: ignore[django-manager-missing]  # see AuditLog.context
     """Who acted, from where and why: one row per transaction and distinct context."""
 
     id = models.BigAutoField(primary_key=True)
@@ -100,7 +101,8 @@ class AuditLog(models.Model):
     )
     module = models.CharField(max_length=255, blank=True, default="")
 
-    objects = AuditLogQuerySet.as_manager()
+    # django-stubs cannot follow Manager.from_queryset across modules.
+    objects = AuditLogManager()  # type: ignore[django-manager-missing]
 
     class Meta:
         verbose_name = _("audit log entry")
@@ -112,13 +114,14 @@ class AuditLog(models.Model):
 
     # Attribution lives on the context row (one per transaction); these keep the original
     # library's attribute names working.
-    def _from_context(self, name: str) -> Any:
+    def _from_context(self, name: str) -> Any:  # noqa: ANN401 - each property narrows it
         context = self.context if self.context_id else None
         return getattr(context, name) if context is not None else None
 
     @property
     def ip_address(self) -> str | None:
-        return self._from_context("ip_address")
+        value = self._from_context("ip_address")
+        return str(value) if value is not None else None
 
     @property
     def user_agent(self) -> str:
@@ -139,7 +142,8 @@ class AuditLog(models.Model):
 
     @property
     def transaction_id(self) -> int | None:
-        return self._from_context("transaction_id")
+        value = self._from_context("transaction_id")
+        return int(value) if value is not None else None
 
     @property
     def db_role(self) -> str:
@@ -159,3 +163,172 @@ class AuditLog(models.Model):
     @property
     def is_captured(self) -> bool:
         return self.action in CAPTURED_ACTIONS
+
+
+# ---------------------------------------------------------------------------------------------
+# ORM-side event tables (logins, exports, system events). Plain tables: the rates are low and
+# retention is by age. Each row keeps a text snapshot of the user next to ``user_id`` (no
+# database constraint, never cascading), so history stays readable after the user is deleted.
+# ``context`` is filled by the ``pgaudit_fill_event_context`` BEFORE INSERT trigger (migration
+# 0002): it links the event to the request/transaction context shared with ``AuditLog`` rows.
+
+
+def _user_fk(db_index: bool = True) -> models.ForeignKey:
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=db_index,
+        related_name="+",
+    )
+
+
+def _context_fk() -> models.ForeignKey:
+    return models.ForeignKey(
+        AuditContext,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+
+class LoginAttempt(models.Model):
+    """One authentication attempt: a successful login, a failure, or a refusal by lockout."""
+
+    class Status(models.TextChoices):
+        SUCCESS = "SUCCESS", _("Success")
+        FAILED = "FAILED", _("Failed")
+        BLOCKED = "BLOCKED", _("Blocked")
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    # What was typed (or the user's USERNAME_FIELD value on success), cleaned and bounded: an
+    # email address can be 254 characters.
+    username = models.CharField(max_length=254, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    user = _user_fk()
+    # NULL when there was no request (authenticate() from a script) or the address is unknown.
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    failure_reason = models.CharField(max_length=255, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    context = _context_fk()
+
+    class Meta:
+        verbose_name = _("login attempt")
+        verbose_name_plural = _("login attempts")
+        ordering = ("-timestamp", "-id")
+        indexes = [
+            models.Index(fields=["timestamp"], name="pgaudit_la_ts_idx"),
+            models.Index(fields=["username", "timestamp"], name="pgaudit_la_user_ts_idx"),
+            # Lockout counts case-insensitively, so "Alice" and "alice" share one counter.
+            models.Index(
+                Lower("username"), "timestamp", name="pgaudit_la_ulower_ts_idx"
+            ),
+            models.Index(fields=["ip_address", "timestamp"], name="pgaudit_la_ip_ts_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.username or '?'} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class DataExport(models.Model):
+    """One export of data out of the application, and how often its file was downloaded."""
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    user = _user_fk(db_index=False)  # served by the (user, timestamp) index
+    username = models.CharField(max_length=254, blank=True, default="")
+    export_type = models.CharField(max_length=100)
+    file_format = models.CharField(max_length=16)
+    record_count = models.BigIntegerField(default=0)
+    file_size = models.BigIntegerField(null=True, blank=True)  # bytes; 64-bit: exports pass 2 GB
+    filters = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    file_path = models.CharField(max_length=500, blank=True, default="")
+    download_count = models.PositiveIntegerField(default=0)
+    last_downloaded = models.DateTimeField(null=True, blank=True)
+    context = _context_fk()
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        ordering = ("-timestamp", "-id")
+        indexes = [
+            models.Index(fields=["timestamp"], name="pgaudit_de_ts_idx"),
+            models.Index(fields=["user", "timestamp"], name="pgaudit_de_user_ts_idx"),
+            models.Index(fields=["username", "timestamp"], name="pgaudit_de_uname_ts_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.export_type} ({self.file_format}) by {self.username or '?'}"
+
+    def record_download(self) -> None:
+        """Count one download; concurrent downloads are all counted (UPDATE ... + 1)."""
+        from pgaudit_django.events.exports import record_download
+
+        record_download(self)
+
+
+class SystemEvent(models.Model):
+    """Something that happened to the system rather than to a row: errors, probes, slowness."""
+
+    class EventType(models.TextChoices):
+        ERROR = "ERROR", _("Error")
+        WARNING = "WARNING", _("Warning")
+        INFO = "INFO", _("Info")
+        SECURITY = "SECURITY", _("Security")
+        PERFORMANCE = "PERFORMANCE", _("Performance")
+        MAINTENANCE = "MAINTENANCE", _("Maintenance")
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    event_type = models.CharField(max_length=16, choices=EventType.choices)
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    module = models.CharField(max_length=255, blank=True, default="")
+    function_name = models.CharField(max_length=255, blank=True, default="")
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    stack_trace = models.TextField(blank=True, default="")
+    user = _user_fk(db_index=False)  # served by the (user, timestamp) index
+    username = models.CharField(max_length=254, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    path = models.CharField(max_length=512, blank=True, default="")
+    # Structured details: security findings, durations, the throttle's suppressed count.
+    details = models.JSONField(null=True, blank=True)
+    resolved = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = _user_fk(db_index=False)
+    resolved_by_username = models.CharField(max_length=254, blank=True, default="")
+    resolution_notes = models.TextField(blank=True, default="")
+    context = _context_fk()
+
+    class Meta:
+        verbose_name = _("system event")
+        verbose_name_plural = _("system events")
+        ordering = ("-timestamp", "-id")
+        indexes = [
+            models.Index(fields=["timestamp"], name="pgaudit_se_ts_idx"),
+            models.Index(
+                fields=["event_type", "resolved", "timestamp"], name="pgaudit_se_type_res_ts_idx"
+            ),
+            models.Index(fields=["user", "timestamp"], name="pgaudit_se_user_ts_idx"),
+            models.Index(fields=["ip_address", "timestamp"], name="pgaudit_se_ip_ts_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type}: {self.title}"
+
+    def mark_resolved(self, user: Any = None, notes: str = "") -> None:
+        """Record who resolved the event, when and how (saved at once, resolution fields only)."""
+        from pgaudit_django.events.system import mark_resolved
+
+        mark_resolved(self, user=user, notes=notes)
