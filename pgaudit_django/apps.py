@@ -34,6 +34,9 @@ class PgAuditConfig(AppConfig):
         for connection in connections.all(initialized_only=True):
             install(connection)
         self._connect_events()
+        from pgaudit_django.storage.signals import connect as connect_storage
+
+        connect_storage()  # migrate creates the months ahead
 
     def _connect_events(self) -> None:
         """ORM-side events (logins, …) hook in here once they exist."""
