@@ -53,6 +53,8 @@ class AuditContext(models.Model):  # type: ignore[django-manager-missing]  # see
     route = models.CharField(max_length=255, blank=True, default="")
     reason = models.CharField(max_length=512, blank=True, default="")
     metadata = models.JSONField(null=True, blank=True)
+    # True when captures were skipped in this context (disabled(), migrations not captured).
+    capture_disabled = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("audit context")

@@ -68,6 +68,7 @@ class Migration(migrations.Migration):
                         ("route", models.CharField(blank=True, default="", max_length=255)),
                         ("reason", models.CharField(blank=True, default="", max_length=512)),
                         ("metadata", models.JSONField(blank=True, null=True)),
+                        ("capture_disabled", models.BooleanField(default=False)),
                         (
                             "user",
                             models.ForeignKey(

@@ -25,6 +25,9 @@ CREATE TABLE pgaudit_auditcontext (
     route            varchar(255) NOT NULL DEFAULT '',
     reason           varchar(512) NOT NULL DEFAULT '',
     metadata         jsonb NULL,
+    -- Captures skipped in this context (disabled(), AUDIT_CAPTURE_MIGRATIONS = False): kept
+    -- on the row, never only in a session setting a client could forge.
+    capture_disabled boolean NOT NULL DEFAULT false,
     PRIMARY KEY (created, id)
 ) PARTITION BY RANGE (created);
 CREATE TABLE pgaudit_auditcontext_default PARTITION OF pgaudit_auditcontext DEFAULT;

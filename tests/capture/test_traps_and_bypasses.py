@@ -121,3 +121,26 @@ def test_context_value_of_the_wrong_type_is_recorded_as_invalid(audit_tx, raw_co
         conn.execute("UPDATE testapp_customer SET name = 'ok' WHERE id = %s", [customer.pk])
     update = audit_tx.captured(action="UPDATE")[0]
     assert update.context.source == "invalid" and update.user_id is None
+
+
+def test_forged_context_cache_cannot_switch_capture_off(audit_tx, raw_connect):
+    """The cache settings only name a context row of this transaction; a forged one is ignored."""
+    customer = Customer.objects.create(name="forged")
+    conn = raw_connect()
+    with conn.transaction():
+        conn.execute("SELECT set_config('pgaudit.context_cache', '1', true)")
+        conn.execute("SELECT set_config('pgaudit.context_src', '', true)")
+        conn.execute("UPDATE testapp_customer SET name = 'still audited' WHERE id = %s", [customer.pk])
+    (update,) = audit_tx.captured(action="UPDATE")
+    assert update.changes["name"]["new"] == "still audited"
+    assert update.context_id != 1 and update.context.source == "database"
+
+
+def test_forged_legacy_cache_format_is_ignored(audit_tx, raw_connect):
+    customer = Customer.objects.create(name="forged2")
+    conn = raw_connect()
+    with conn.transaction():
+        conn.execute("SELECT set_config('pgaudit.context_cache', '1||t', true)")
+        conn.execute("SELECT set_config('pgaudit.context_src', '', true)")
+        conn.execute("UPDATE testapp_customer SET name = 'audited' WHERE id = %s", [customer.pk])
+    assert len(audit_tx.captured(action="UPDATE")) == 1
