@@ -50,6 +50,21 @@ def check_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 id="pgaudit.E004",
             )
         )
+    if settings_obj.models == conf.ALL_MODELS and proxies.trigger_app_loaded:
+        missed = [
+            m._meta.label
+            for m in apps.get_models()
+            if proxies.is_auditable(m) and registry.get_registration(m) is None
+        ]
+        if missed:
+            errors.append(
+                checks.Warning(
+                    f"AUDIT_MODELS = '__all__' does not cover {', '.join(sorted(missed))}: their "
+                    "apps come after the trigger app in INSTALLED_APPS.",
+                    hint=f"Move {settings_obj.triggers_app!r} to the end of INSTALLED_APPS.",
+                    id="pgaudit.W005",
+                )
+            )
     for label in registry.pending_labels():
         errors.append(
             checks.Error(

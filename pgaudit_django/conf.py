@@ -17,10 +17,13 @@ from django.dispatch import receiver
 
 ALL_MODELS = "__all__"
 
-# Models that are never captured by "__all__": capturing them would be noise (sessions, content
-# types) or recursion (our own tables).
+# Models that are never captured by "__all__": capturing them would be noise (content types),
+# would copy live credentials into the audit trail (session data, API tokens), or would recurse
+# (our own tables, always skipped).
 DEFAULT_SKIP_MODELS: tuple[str, ...] = (
     "sessions.Session",
+    "authtoken.Token",
+    "authtoken.TokenProxy",
     "contenttypes.ContentType",
     "admin.LogEntry",
     "auth.Permission",

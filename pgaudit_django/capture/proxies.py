@@ -24,18 +24,35 @@ def proxy_name(model: type[models.Model]) -> str:
     return f"{opts.app_label.title().replace('_', '')}{opts.object_name}Audit"
 
 
+def _loaded_models() -> list[type[models.Model]]:
+    """Models imported so far. ``apps.get_models()`` cannot be used here: the trigger app's
+    models module runs while the registry is still loading models (apps listed after the
+    trigger app are not imported yet; the system check pgaudit.W005 reports them)."""
+    loaded = []
+    for app_config in apps.get_app_configs():
+        for model in (app_config.models or {}).values():
+            if not model._meta.auto_created and not model._meta.swapped:
+                loaded.append(model)
+    return loaded
+
+
+def is_auditable(model: type[models.Model]) -> bool:
+    """What "__all__" covers: concrete, managed models outside the audit machinery itself."""
+    opts = model._meta
+    if opts.proxy or not opts.managed or opts.auto_created or opts.swapped:
+        return False
+    if opts.app_label in conf.ALWAYS_SKIPPED_APPS:
+        return False
+    return opts.label_lower not in {label.lower() for label in conf.get().skip_models}
+
+
 def _settings_models() -> list[tuple[type[models.Model], registry.TrackOptions]]:
     settings = conf.get()
-    skip = {label.lower() for label in settings.skip_models}
     chosen: list[tuple[type[models.Model], registry.TrackOptions]] = []
     if settings.models == conf.ALL_MODELS:
-        for model in apps.get_models():
-            opts = model._meta
-            if opts.proxy or not opts.managed or opts.app_label in conf.ALWAYS_SKIPPED_APPS:
-                continue
-            if opts.label_lower in skip:
-                continue
-            chosen.append((model, registry.TrackOptions()))
+        for model in _loaded_models():
+            if is_auditable(model):
+                chosen.append((model, registry.TrackOptions()))
     else:
         for label in settings.models:
             registry.track(label)
@@ -51,6 +68,8 @@ def declare_trigger_models(module_name: str) -> dict[str, type[models.Model]]:
     app_config = apps.get_containing_app_config(module_name)
     if app_config is None:
         raise RuntimeError(f"{module_name} is not inside an installed app.")
+    # Explicit track() calls first: they carry options; "__all__" then fills in the rest.
+    registry.resolve_pending(lambda label: apps.get_model(label, require_ready=False))
     for model, options in _settings_models():
         if registry.get_registration(model) is None:
             registry._add(model, options, via="external")

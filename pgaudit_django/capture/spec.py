@@ -78,7 +78,9 @@ def build_spec(model: type[models.Model], options: TrackOptions) -> CaptureSpec:
             continue
     pk = opts.pk
     columns = []
-    for f in opts.concrete_fields:
+    # Local fields only: a multi-table-inheritance child's table holds its own columns and the
+    # parent link; the parent's fields live (and are captured, if tracked) in the parent table.
+    for f in opts.local_concrete_fields:
         if f.attname in excluded and not f.primary_key:
             continue
         if wanted is not None and f.attname not in wanted and not f.primary_key:

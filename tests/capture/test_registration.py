@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -96,3 +101,29 @@ def test_bad_track_arguments():
         pgaudit_django.track("no_dot")
     with pytest.raises(TypeError, match="decorates Django model classes"):
         pgaudit_django.track()(object)
+
+
+def _manage(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_all_models"}
+    return subprocess.run(
+        [sys.executable, "-m", "django", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+
+@pytest.mark.slow
+def test_all_models_setting_loads_and_plans_triggers_for_the_rest():
+    """A real start-up with "__all__": proxies for every model not tracked otherwise."""
+    check = _manage("check")
+    assert check.returncode == 0, check.stderr
+    plan = _manage("makemigrations", "audit_triggers", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "Create proxy model TestappTagAudit" in plan.stdout
+    assert "Create proxy model AuthGroupAudit" in plan.stdout
+    assert "Token" not in plan.stdout  # live API credentials are skipped by default
+    assert "Untracked" not in plan.stdout  # skipped in settings
+    assert "SessionAudit" not in plan.stdout and "CustomerAudit" not in plan.stdout

@@ -247,3 +247,18 @@ def test_status_command_lists_every_trigger_installed(db):
     assert ("testapp.Article", "pgaudit_m2m_ins_labels") in names
     assert ("auth.User", "pgaudit_m2m_ins_groups") in names
     assert ("testapp.Customer", "pgaudit_update") in names
+
+
+def test_multi_table_inheritance_child_is_captured_from_its_own_table(audit):
+    from tests.testapp.models import Car
+
+    car = Car.objects.create(name="beetle", doors=2)
+    car.doors = 4
+    car.name = "beetle 2"  # a parent column: the parent (untracked) table changes
+    car.save()
+    create, update = audit.captured(content_type=ContentType.objects.get_for_model(Car))
+    assert create.changes == {
+        "vehicle_ptr_id": {"old": None, "new": car.pk},
+        "doors": {"old": None, "new": 2},
+    }
+    assert update.changes == {"doors": {"old": 2, "new": 4}}

@@ -85,3 +85,19 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.sku
+
+
+class Vehicle(models.Model):
+    """Parent of a multi-table-inheritance child; not tracked itself."""
+
+    name = models.CharField(max_length=50)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pgaudit_django.track()
+class Car(Vehicle):
+    """A tracked multi-table-inheritance child: its trigger sees only its own table's columns."""
+
+    doors = models.IntegerField(default=4)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+if TYPE_CHECKING:  # importlib.resources.abc only exists from Python 3.11
+    from importlib.resources.abc import Traversable
 
 TEMPLATE_PACKAGES = ("pgaudit_django._migrations_templates", "migrations_templates")
 
