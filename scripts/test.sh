@@ -4,7 +4,7 @@
 # 1. creates .venv if missing and installs the project with its test extra (-e ".[test]");
 # 2. installs the Debian packages pgbouncer, chromium and chromium-driver when they are missing and
 #    we are root with apt-get (the tests that need them skip with a reason otherwise);
-# 3. runs `ruff check .`;
+# 3. runs `ruff check .` and `mypy` (files and options in pyproject.toml);
 # 4. runs pytest once per matrix entry, forwarding this script's arguments to each run:
 #      default   newest allowed Django (5.2), psycopg 3        in .venv
 #      psycopg2  the same venv with PGAUDIT_TEST_DRIVER=psycopg2 (read by tests/settings.py)
@@ -116,6 +116,11 @@ install_system_packages
 say "ruff check ."
 if ! .venv/bin/ruff check .; then
     failures+=("ruff")
+fi
+
+say "mypy (pgaudit_django, devtools)"
+if ! .venv/bin/mypy; then
+    failures+=("mypy")
 fi
 
 run_pytest default .venv "" "$@"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-if TYPE_CHECKING:  # importlib.resources.abc only exists from Python 3.11
-    from importlib.resources.abc import Traversable
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:  # importlib.resources.abc only exists from Python 3.11
+        from importlib.abc import Traversable
 
 TEMPLATE_PACKAGES = ("pgaudit_django._migrations_templates", "migrations_templates")
 
