@@ -56,6 +56,8 @@ def test_disabled_skips_capture_and_leaves_a_trace(audit):
     assert trace.changes["reason"] == "backfill"
     assert "test_traps_and_bypasses.py" in trace.changes["where"]
     assert [r.changes["name"]["new"] for r in audit.captured()] == ["visible"]
+    (skipped,) = audit.all(action="AUDIT_SKIPPED")  # the trigger's own trace of the skip
+    assert skipped.context.source == "disabled" and skipped.context.reason == "backfill"
 
 
 @pytest.mark.parametrize("order", ["disabled-outside", "disabled-inside"])
@@ -144,3 +146,15 @@ def test_forged_legacy_cache_format_is_ignored(audit_tx, raw_connect):
         conn.execute("SELECT set_config('pgaudit.context_src', '', true)")
         conn.execute("UPDATE testapp_customer SET name = 'audited' WHERE id = %s", [customer.pk])
     assert len(audit_tx.captured(action="UPDATE")) == 1
+
+
+def test_a_session_asking_for_no_capture_leaves_a_skip_row(audit_tx, raw_connect):
+    customer = Customer.objects.create(name="asked")
+    conn = raw_connect()
+    with conn.transaction():
+        conn.execute("SELECT set_config('pgaudit.context', '{\"disabled\": true}', true)")
+        conn.execute("UPDATE testapp_customer SET name = 'unaudited' WHERE id = %s", [customer.pk])
+    assert audit_tx.captured(action="UPDATE") == []
+    (skip,) = audit_tx.all(action="AUDIT_SKIPPED")
+    assert skip.table_name == "testapp_customer" and skip.changes == {"operation": "UPDATE"}
+    assert skip.context.capture_disabled and skip.context.source == "app"
