@@ -132,7 +132,9 @@ def test_forged_context_cache_cannot_switch_capture_off(audit_tx, raw_connect):
     with conn.transaction():
         conn.execute("SELECT set_config('pgaudit.context_cache', '1', true)")
         conn.execute("SELECT set_config('pgaudit.context_src', '', true)")
-        conn.execute("UPDATE testapp_customer SET name = 'still audited' WHERE id = %s", [customer.pk])
+        conn.execute(
+            "UPDATE testapp_customer SET name = 'still audited' WHERE id = %s", [customer.pk]
+        )
     (update,) = audit_tx.captured(action="UPDATE")
     assert update.changes["name"]["new"] == "still audited"
     assert update.context_id != 1 and update.context.source == "database"
