@@ -24,7 +24,7 @@ from pgaudit_django.managers import AuditLogManager
 CAPTURED_ACTIONS = ("CREATE", "UPDATE", "DELETE", "TRUNCATE")
 
 
-class AuditContext(models.Model):  # type: ignore[django-manager-missing]  # see AuditLog.context
+class AuditContext(models.Model):
     """Who acted, from where and why: one row per transaction and distinct context."""
 
     id = models.BigAutoField(primary_key=True)
@@ -103,8 +103,7 @@ class AuditLog(models.Model):
     )
     module = models.CharField(max_length=255, blank=True, default="")
 
-    # django-stubs cannot follow Manager.from_queryset across modules.
-    objects = AuditLogManager()  # type: ignore[django-manager-missing]
+    objects = AuditLogManager()
 
     class Meta:
         verbose_name = _("audit log entry")

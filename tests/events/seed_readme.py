@@ -29,8 +29,8 @@ SETTINGS.pop("__builtins__")
 
 MIDDLEWARE_ADDITIONS = [
     # ... your other middleware
-    'pgaudit_django.middleware.AuditMiddleware',
-    'pgaudit_django.middleware.SecurityAuditMiddleware',  # Optional: for security monitoring
+    "pgaudit_django.middleware.AuditMiddleware",
+    "pgaudit_django.middleware.SecurityAuditMiddleware",  # Optional: for security monitoring
 ]
 
 
@@ -45,31 +45,31 @@ def manual_logging(request: HttpRequest) -> HttpResponse:
     # Log a custom audit event
     log_audit_event(
         user=request.user,
-        action='CUSTOM_ACTION',
+        action="CUSTOM_ACTION",
         content_object=some_model_instance,
-        changes={'field': 'new_value'},
-        reason='Custom reason',
-        request=request
+        changes={"field": "new_value"},
+        reason="Custom reason",
+        request=request,
     )
 
     # Log a system event
     log_system_event(
-        event_type='INFO',
-        title='Custom Event',
-        description='Something important happened',
+        event_type="INFO",
+        title="Custom Event",
+        description="Something important happened",
         user=request.user,
-        request=request
+        request=request,
     )
 
     # Log a data export
     log_data_export(
         user=request.user,
-        export_type='User Data',
-        file_format='CSV',
+        export_type="User Data",
+        file_format="CSV",
         record_count=100,
         file_size=1024,
-        filters={'active': True},
-        request=request
+        filters={"active": True},
+        request=request,
     )
     return HttpResponse("logged")
 

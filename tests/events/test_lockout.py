@@ -8,8 +8,9 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import django
 import pytest
-from django.contrib.auth import aauthenticate, authenticate, get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
@@ -21,6 +22,12 @@ from pgaudit_django.events import lockout
 from pgaudit_django.events.checks import check_events
 from pgaudit_django.models import AuditLog, LoginAttempt
 from tests.events.conftest import BASE_MIDDLEWARE, EVENTS_URLS, PASSWORD, run_async
+
+if django.VERSION >= (5, 0):
+    from django.contrib.auth import aauthenticate
+needs_async_auth = pytest.mark.skipif(
+    django.VERSION < (5, 0), reason="django.contrib.auth.aauthenticate needs Django 5.0"
+)
 
 LOCKOUT_BACKEND = "pgaudit_django.events.auth.LockoutBackend"
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -233,6 +240,7 @@ def test_concurrent_attempts_beyond_the_limit_are_all_blocked(shared: str) -> No
     assert counts == {FAILED: 5, BLOCKED: 15}, (counts, elapsed)
 
 
+@needs_async_auth
 @pytest.mark.django_db(transaction=True)
 @by_username(failures=2)
 def test_async_authenticate_is_locked_out_too() -> None:

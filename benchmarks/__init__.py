@@ -1,0 +1,1 @@
+"""The benchmark suite of pgaudit_django (issue 6): ``python -m benchmarks --help``."""

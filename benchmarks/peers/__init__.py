@@ -1,0 +1,1 @@
+"""Peer libraries' copies of the benchmark model, one app per peer (installed with --peers)."""
