@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client, override_settings
-from django.test.utils import CaptureQueriesContext
 
 from pgaudit_django.models import AuditLog
 from tests.testapp.models import Customer
@@ -93,10 +92,17 @@ def test_hostile_headers_are_bounded_and_cleaned(audit):
 
 def test_reads_are_not_touched_and_writes_carry_the_context(db):
     customer = Customer.objects.create(name="q")
-    with CaptureQueriesContext(connection) as queries:
+    sent: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        # Registered after pgaudit_django's wrapper, so it sees what reaches the driver.
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
         list(Customer.objects.all())
         Customer.objects.filter(pk=customer.pk).update(name="w")
-    select, update = (q["sql"] for q in queries.captured_queries)
+    select, update = sent
     assert "set_config" not in select
     assert update.startswith("SELECT set_config('pgaudit.context'")
 
