@@ -46,6 +46,19 @@ from pgaudit_django.models import AuditContext, AuditLog
 
 SELECT_RELATED = ("user", "context", "content_type")
 CONTEXT_FIELDSET = gettext_lazy("Context")
+# Computed displays of the entry's context: shown in the "Context" fieldset, all read-only.
+CONTEXT_DISPLAY_FIELDS = (
+    "who",
+    "context_source",
+    "ip",
+    "user_agent_display",
+    "request_display",
+    "http",
+    "reason_display",
+    "db_session",
+    "transaction_display",
+    "metadata_display",
+)
 
 
 def changelist_url(**params: Any) -> str:
@@ -120,37 +133,11 @@ class AuditLogAdmin(ReadOnlyAuditAdmin):
         (
             CONTEXT_FIELDSET,
             {
-                "fields": (
-                    "who",
-                    "context_source",
-                    "ip",
-                    "user_agent_display",
-                    "request_display",
-                    "http",
-                    "reason_display",
-                    "db_session",
-                    "transaction_display",
-                    "metadata_display",
-                    "module",
-                )
+                "fields": (*CONTEXT_DISPLAY_FIELDS, "module"),
             },
         ),
     )
-    readonly_fields = (
-        "object_link",
-        "history_links",
-        "changes_table",
-        "who",
-        "context_source",
-        "ip",
-        "user_agent_display",
-        "request_display",
-        "http",
-        "reason_display",
-        "db_session",
-        "transaction_display",
-        "metadata_display",
-    )
+    readonly_fields = ("object_link", "history_links", "changes_table", *CONTEXT_DISPLAY_FIELDS)
 
     def get_fieldsets(self, request: HttpRequest, obj: AuditLog | None = None) -> Any:
         """The context fieldset lists only what was recorded: a psql session has no IP address,

@@ -14,7 +14,6 @@ from django.db import models
 from pgaudit_django import conf, registry
 from pgaudit_django.capture.triggers import attach_triggers
 
-_declared: dict[str, type[models.Model]] = {}
 trigger_app_loaded = False
 
 
@@ -83,6 +82,5 @@ def declare_trigger_models(module_name: str) -> dict[str, type[models.Model]]:
         proxy = type(name, (registration.model,), {"__module__": module_name, "Meta": meta})
         attach_triggers(proxy, registration.model)
         registration.proxy = proxy
-        _declared[name] = proxy
     trigger_app_loaded = True
-    return dict(_declared)
+    return {r.proxy.__name__: r.proxy for r in registry.registrations() if r.proxy is not None}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from pgaudit_django import registry
-from pgaudit_django.capture.triggers import many_to_many_triggers_for, triggers_for
+from pgaudit_django.capture.triggers import all_triggers_for
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,7 @@ def trigger_status(database: str | None = None) -> list[TriggerStatus]:
     rows = []
     for registration in registry.registrations():
         host = registration.proxy or registration.model
-        triggers = [
-            *triggers_for(registration.options),
-            *many_to_many_triggers_for(host, registration.model, registration.options),
-        ]
-        for trigger in triggers:
+        for trigger in all_triggers_for(host, registration.model, registration.options):
             # pgtrigger annotates the model as an instance; it is the class at run time.
             status, enabled = trigger.get_installation_status(cast(Any, host), database=database)
             rows.append(

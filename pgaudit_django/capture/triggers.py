@@ -154,13 +154,17 @@ def many_to_many_triggers_for(
     return triggers
 
 
+def all_triggers_for(
+    host: type[models.Model], tracked: type[models.Model], options: TrackOptions
+) -> list[AuditTrigger]:
+    """Every audit trigger a tracked model gets: its own table's and its m2m tables'."""
+    return [*triggers_for(options), *many_to_many_triggers_for(host, tracked, options)]
+
+
 def attach_triggers(host: type[models.Model], tracked: type[models.Model]) -> None:
     """Put the audit triggers in ``host``'s ``Meta.triggers`` (the model or its proxy)."""
     from pgaudit_django.registry import get_registration
 
     registration = get_registration(tracked)
     assert registration is not None
-    options = registration.options
-    pgtrigger.register(*triggers_for(options), *many_to_many_triggers_for(host, tracked, options))(
-        host
-    )
+    pgtrigger.register(*all_triggers_for(host, tracked, registration.options))(host)
