@@ -30,6 +30,10 @@ DEFAULT_SKIP_MODELS: tuple[str, ...] = (
 )
 ALWAYS_SKIPPED_APPS: frozenset[str] = frozenset({"pgaudit", "pgtrigger", "migrations"})
 CAPTURE_ACTIONS: frozenset[str] = frozenset({"CREATE", "UPDATE", "DELETE", "TRUNCATE"})
+# Values larger than this are recorded by size and SHA-256 (docs/capture.md). The upper bound
+# keeps an UPDATE's old and new copies well inside jsonb's 256 MB limit.
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+MAX_VALUE_BYTES_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class AuditSettings:
     request_id_header: str
     mask_marker: str
     slow_request_seconds: float | None
+    max_value_bytes: int
 
 
 def _str_tuple(name: str, value: Any) -> tuple[str, ...]:
@@ -81,6 +86,16 @@ def get() -> AuditSettings:
         raise ImproperlyConfigured(
             "AUDIT_MASK_MARKER must be a non-empty string of at most 32 characters without quotes."
         )
+    max_value_bytes = getattr(settings, "AUDIT_MAX_VALUE_BYTES", DEFAULT_MAX_VALUE_BYTES)
+    if (
+        isinstance(max_value_bytes, bool)
+        or not isinstance(max_value_bytes, int)
+        or not 1024 <= max_value_bytes <= MAX_VALUE_BYTES_LIMIT
+    ):
+        raise ImproperlyConfigured(
+            f"AUDIT_MAX_VALUE_BYTES must be a whole number of bytes from 1024 to"
+            f" {MAX_VALUE_BYTES_LIMIT}, got {max_value_bytes!r}."
+        )
     return AuditSettings(
         models=models,
         skip_models=_str_tuple(
@@ -92,6 +107,7 @@ def get() -> AuditSettings:
         request_id_header=getattr(settings, "AUDIT_REQUEST_ID_HEADER", "HTTP_X_REQUEST_ID"),
         mask_marker=marker,
         slow_request_seconds=float(slow) if slow is not None else None,
+        max_value_bytes=max_value_bytes,
     )
 
 

@@ -1,4 +1,4 @@
-"""The JSON the trigger receives in ``pgaudit.context``: built at the moment of a write.
+"""The JSON the trigger receives in ``pgaudit_django.context``: built at the moment of a write.
 
 The user is resolved here, lazily, so a user set inside the view (Django REST Framework token
 authentication, for example) is the one recorded. Everything is cleaned and bounded before it

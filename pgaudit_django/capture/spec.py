@@ -16,6 +16,9 @@ class Column:
     attname: str  # the key in ``changes`` (``author_id``, not the ``db_column``)
     column: str  # the name in the table
     masked: bool
+    # "text", "bytes" or "json" for columns whose values have no size bound (their values may be
+    # too large to copy into the audit row); None for the others.
+    unbounded: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class CaptureSpec:
     repr_column: str | None
     mask_marker: str
     actions: frozenset[str]
+    max_value_bytes: int
 
 
 def _field(model: type[models.Model], name: str) -> models.Field:
@@ -39,6 +43,16 @@ def _field(model: type[models.Model], name: str) -> models.Field:
             if f.attname == name or f.column == name:
                 return f
         raise
+
+
+_UNBOUNDED_TYPES = {"TextField": "text", "JSONField": "json", "BinaryField": "bytes"}
+
+
+def _unbounded_kind(field: models.Field) -> str | None:
+    kind = _UNBOUNDED_TYPES.get(field.get_internal_type())
+    if kind is None and field.get_internal_type() == "CharField" and field.max_length is None:
+        kind = "text"
+    return kind
 
 
 def unknown_fields(model: type[models.Model], options: TrackOptions) -> list[str]:
@@ -85,7 +99,14 @@ def build_spec(model: type[models.Model], options: TrackOptions) -> CaptureSpec:
             continue
         if wanted is not None and f.attname not in wanted and not f.primary_key:
             continue
-        columns.append(Column(attname=f.attname, column=str(f.column), masked=f.attname in masked))
+        columns.append(
+            Column(
+                attname=f.attname,
+                column=str(f.column),
+                masked=f.attname in masked,
+                unbounded=_unbounded_kind(f),
+            )
+        )
     repr_column = None
     if options.repr_field:
         try:
@@ -102,4 +123,5 @@ def build_spec(model: type[models.Model], options: TrackOptions) -> CaptureSpec:
         repr_column=repr_column,
         mask_marker=settings.mask_marker,
         actions=frozenset(conf.CAPTURE_ACTIONS - settings.skip_actions),
+        max_value_bytes=settings.max_value_bytes,
     )

@@ -6,11 +6,11 @@ Design (measured, see docs/capture.md and benchmarks/):
   ``QuerySet.update()`` runs the trigger once and writes its audit rows with one
   ``INSERT … SELECT``.
 * The diff is generated column by column for the model (no ``jsonb_each`` over a whole row).
-* Statements touching more than ``SMALL_STATEMENT_ROWS`` rows run with JIT off and, for UPDATE,
-  with the OLD/NEW join planned afresh through ``EXECUTE``: a plan cached on a one-row statement
-  was seen to turn a 20,000-row UPDATE from 0.4 s into 253 s on a persistent connection.
-  Smaller statements use plans PL/pgSQL caches (made for small transition tables only, so never
-  reused for a big one): planning that UPDATE costs about 300 µs, more than writing the row.
+* The function around this SQL (``capture/compiled.py``) is ``SECURITY DEFINER`` with a fixed
+  ``search_path`` and ``jit = off``: the statements here name tables unqualified and resolve them
+  in the audit schema only, never in ``pg_temp``.
+* Every operation is one statement with one cached plan, whatever the statement's size (see
+  ``update_function`` for why a cached UPDATE plan cannot turn quadratic).
 * ``changes`` is built as JSON text and cast to ``jsonb`` once per row. Nested
   ``jsonb_build_object`` calls serialize every inner object and re-read it into the outer one,
   and ``jsonb || jsonb`` re-serializes both sides; the text route gives the same ``jsonb``
@@ -30,8 +30,6 @@ from pgaudit_django.capture.spec import CaptureSpec, Column
 
 OLD_TABLE = "pgaudit_old"
 NEW_TABLE = "pgaudit_new"
-# Above this many rows a statement is "big": JIT off, and UPDATE plans made for its real size.
-SMALL_STATEMENT_ROWS = 1000
 
 
 def quote_ident(name: str) -> str:
@@ -49,14 +47,40 @@ def _json_key(name: str) -> str:
     return json.dumps(name, ensure_ascii=False)
 
 
-def _json(alias: str, col: Column, marker: str) -> str:
+# How a value of each unbounded kind is measured and hashed without converting it to JSON:
+# ``octet_length`` of text and bytea reads the TOAST header only; jsonb has no such length, and
+# its stored (possibly compressed) size decides, which is conservative.
+_SIZE_AND_BYTES = {
+    "text": ("octet_length({ref})", "octet_length({ref})", "convert_to({ref}, 'UTF8')"),
+    "bytes": ("octet_length({ref})", "octet_length({ref})", "{ref}"),
+    "json": (
+        "pg_column_size({ref})",
+        "octet_length({ref}::text)",
+        "convert_to({ref}::text, 'UTF8')",
+    ),
+}
+# The key of the object that stands in for a value too large to copy (docs/capture.md).
+OMITTED_KEY = "$pgaudit_omitted"
+
+
+def _json(alias: str, col: Column, marker: str, max_bytes: int) -> str:
     """SQL text expression: the column's value as JSON text; SQL NULL becomes ``null``."""
     ref = f"{alias}.{quote_ident(col.column)}"
     if col.masked:
         # Keep the fact that a value exists (or changed) without the value itself.
         masked = quote_literal(json.dumps(marker, ensure_ascii=False))
         return f"CASE WHEN {ref} IS NULL THEN 'null' ELSE {masked} END"
-    return f"coalesce(to_json({ref})::text, 'null')"
+    value = f"coalesce(to_json({ref})::text, 'null')"
+    if col.unbounded is None:
+        return value
+    # A value too large to copy (jsonb documents stop at 256 MB: copying it would fail the
+    # user's write) is recorded by its size and SHA-256 instead; the write always succeeds.
+    size, length, octets = (t.format(ref=ref) for t in _SIZE_AND_BYTES[col.unbounded])
+    omitted = (
+        f"""'{{"{OMITTED_KEY}":true,"bytes":' || {length} || ',"sha256":"'"""
+        f""" || encode(sha256({octets}), 'hex') || '"}}'"""
+    )
+    return f"CASE WHEN {size} > {max_bytes} THEN {omitted} ELSE {value} END"
 
 
 def _concat(parts: list[tuple[bool, str]]) -> str:
@@ -81,7 +105,11 @@ def _snapshot(spec: CaptureSpec, alias: str, side: str) -> str:
             before, after = head + ':{"old":', ',"new":null}'
         else:
             before, after = head + ':{"old":null,"new":', "}"
-        parts += [(True, before), (False, _json(alias, col, spec.mask_marker)), (True, after)]
+        parts += [
+            (True, before),
+            (False, _json(alias, col, spec.mask_marker, spec.max_value_bytes)),
+            (True, after),
+        ]
     parts.append((True, "}"))
     return f"({_concat(parts)})::jsonb"
 
@@ -110,7 +138,8 @@ def _diff(spec: CaptureSpec) -> str:
         o, n = f"o.{quote_ident(col.column)}", f"n.{quote_ident(col.column)}"
         head = quote_literal(_json_key(col.attname) + ':{"old":')
         middle = quote_literal(',"new":')
-        old_value, new_value = _json("o", col, spec.mask_marker), _json("n", col, spec.mask_marker)
+        old_value = _json("o", col, spec.mask_marker, spec.max_value_bytes)
+        new_value = _json("n", col, spec.mask_marker, spec.max_value_bytes)
         terms.append(
             f"CASE WHEN {o} IS DISTINCT FROM {n}\n"
             f"                  THEN {head} || {old_value} || {middle} || {new_value} || '}}' END"
@@ -133,42 +162,30 @@ _INSERT_COLUMNS = (
 
 # Shared by every operation: who is acting, and which content type the rows belong to.
 # The content type is looked up by natural key on every statement, never baked into the SQL:
-# its id differs between databases.
+# its id differs between databases. The lookup is inline (PL/pgSQL caches its plan for the
+# session) and, like every name here, resolves through the function's fixed search_path: a
+# temporary django_content_type cannot re-file the rows under another model.
 PREAMBLE = """
-    SELECT c.context_id, c.user_id, c.disabled INTO _pgaudit_ctx, _pgaudit_user, _pgaudit_off
-    FROM pgaudit_context() AS c;
-    _pgaudit_ct := pgaudit_content_type({app_label}, {model_name});
-    IF _pgaudit_off THEN
+    SELECT c.context_id, c.user_id, c.disabled INTO _pgaudit FROM pgaudit_context() AS c;
+    SELECT ct.id INTO _pgaudit_ct FROM django_content_type AS ct
+    WHERE ct.app_label = {app_label} AND ct.model = {model_name};
+    IF _pgaudit.disabled THEN
         -- Captures are off in this context (disabled(), or a session that asked for it): the
         -- rows are skipped, the statement is not; no session can switch capture off silently.
         INSERT INTO pgaudit_auditlog ({_INSERT_COLUMNS})
         VALUES (now(), 'AUDIT_SKIPPED', _pgaudit_ct, TG_TABLE_NAME::text, NULL, '',
-                jsonb_build_object('operation', TG_OP), _pgaudit_ctx, _pgaudit_user);
+                jsonb_build_object('operation', TG_OP), _pgaudit.context_id, _pgaudit.user_id);
         RETURN NULL;
     END IF;"""
 
 
 def declare() -> list[tuple[str, str]]:
-    """PL/pgSQL variables; the first one runs before django-pgtrigger's "ignore" check.
+    """PL/pgSQL variables of every audit trigger function.
 
-    pgtrigger lets any session skip a trigger by naming it in ``pgtrigger.ignore``. Evaluating
-    ``pgaudit_note_bypass`` in DECLARE records such a skip in the audit trail before pgtrigger's
-    check returns early. The setting is read inline first: when nothing is ignored (every
-    statement but an emergency's) that saves a function call per statement.
+    The context is a ``record``: a ``%TYPE`` declaration would be resolved when the function is
+    created, before its search_path names the audit schema (``capture/compiled.py``).
     """
-    bypass = (
-        "BOOLEAN := CASE WHEN coalesce(current_setting('pgtrigger.ignore', true), '')"
-        " IN ('', '{}') THEN false"
-        " ELSE pgaudit_note_bypass(TG_NAME, TG_TABLE_NAME, TG_OP) END"
-    )
-    return [
-        ("_pgaudit_bypass", bypass),
-        ("_pgaudit_ctx", "BIGINT"),
-        ("_pgaudit_user", "pgaudit_auditlog.user_id%TYPE"),
-        ("_pgaudit_ct", "INTEGER"),
-        ("_pgaudit_off", "BOOLEAN"),
-        ("_pgaudit_jit", "TEXT"),
-    ]
+    return [("_pgaudit", "RECORD"), ("_pgaudit_ct", "INTEGER")]
 
 
 def _preamble(spec: CaptureSpec) -> str:
@@ -179,29 +196,14 @@ def _preamble(spec: CaptureSpec) -> str:
     )
 
 
-def _by_size(transition_table: str, small: str, big: str) -> str:
-    """``small`` for statements of at most SMALL_STATEMENT_ROWS rows, else ``big`` with JIT off.
-
-    Two separate statements in the function body get two separate PL/pgSQL plan caches, so a
-    plan made for a handful of rows is never reused for 50,000.
-    """
-    return f"""
-    PERFORM FROM {transition_table} OFFSET {SMALL_STATEMENT_ROWS} LIMIT 1;
-    IF NOT FOUND THEN{small}
-        RETURN NULL;
-    END IF;
-    -- Transition tables of large statements push plan costs over jit_above_cost, and compiling
-    -- the plan then costs more than the insert. Off for our statement only, restored after.
-    _pgaudit_jit := current_setting('jit');
-    PERFORM set_config('jit', 'off', true);{big}
-    PERFORM set_config('jit', _pgaudit_jit, true);
-    RETURN NULL;"""
-
-
 def _table_name_expr() -> str:
     # The table is only stored when the content type is unknown (e.g. a data migration on a
     # fresh database, before Django created content types): it costs bytes on every row.
     return "CASE WHEN _pgaudit_ct IS NULL THEN TG_TABLE_NAME::text END"
+
+
+_RETURN = """
+    RETURN NULL;"""
 
 
 def _snapshot_insert(spec: CaptureSpec, action: str, alias: str, table: str) -> str:
@@ -209,25 +211,29 @@ def _snapshot_insert(spec: CaptureSpec, action: str, alias: str, table: str) -> 
     pk = f"{alias}.{quote_ident(spec.pk_column)}"
     object_repr = _repr(spec, alias)
     return f"""
-        INSERT INTO pgaudit_auditlog ({_INSERT_COLUMNS})
-        SELECT now(), '{action}', _pgaudit_ct, {_table_name_expr()}, {pk}::text, {object_repr},
-               {_snapshot(spec, alias, side)},
-               _pgaudit_ctx, _pgaudit_user
-        FROM {table} AS {alias};"""
+    INSERT INTO pgaudit_auditlog ({_INSERT_COLUMNS})
+    SELECT now(), '{action}', _pgaudit_ct, {_table_name_expr()}, {pk}::text, {object_repr},
+           {_snapshot(spec, alias, side)},
+           _pgaudit.context_id, _pgaudit.user_id
+    FROM {table} AS {alias};"""
 
 
 def insert_function(spec: CaptureSpec) -> str:
-    statement = _snapshot_insert(spec, "CREATE", "n", NEW_TABLE)
-    return _preamble(spec) + _by_size(NEW_TABLE, statement, statement)
+    return _preamble(spec) + _snapshot_insert(spec, "CREATE", "n", NEW_TABLE) + _RETURN
 
 
 def delete_function(spec: CaptureSpec) -> str:
-    statement = _snapshot_insert(spec, "DELETE", "o", OLD_TABLE)
-    return _preamble(spec) + _by_size(OLD_TABLE, statement, statement)
+    return _preamble(spec) + _snapshot_insert(spec, "DELETE", "o", OLD_TABLE) + _RETURN
 
 
-def _update_statement(spec: CaptureSpec, values: tuple[str, str, str, str]) -> str:
-    """The UPDATE entries; ``values`` are the SQL for content type, table name, context, user."""
+def update_function(spec: CaptureSpec) -> str:
+    """One cached plan for every statement size.
+
+    The FULL JOIN can only be a hash or a merge join (PostgreSQL has no nested-loop FULL
+    JOIN), so a plan cached for a one-row statement stays linear for a 50,000-row one: the
+    nested loop that once turned a 20,000-row UPDATE from 0.4 s into 253 s cannot be chosen.
+    Planning afresh would cost about 300 µs per statement, more than writing a row.
+    """
     pk = quote_ident(spec.pk_column)
     repr_expr = (
         "''"
@@ -235,38 +241,21 @@ def _update_statement(spec: CaptureSpec, values: tuple[str, str, str, str]) -> s
         else f"left(coalesce(n.{quote_ident(spec.repr_column)}::text, "
         f"o.{quote_ident(spec.repr_column)}::text, ''), 255)"
     )
-    ct, table_name, context, user = values
-    return f"""
-        INSERT INTO pgaudit_auditlog ({_INSERT_COLUMNS})
-        SELECT now(), 'UPDATE', {ct}, {table_name}, coalesce(n.{pk}, o.{pk})::text, {repr_expr},
-               {_diff(spec)},
-               {context}, {user}
-        FROM {OLD_TABLE} AS o
-        FULL JOIN {NEW_TABLE} AS n ON n.{pk} = o.{pk}
-        WHERE {_changed(spec)}"""
-
-
-def update_function(spec: CaptureSpec) -> str:
-    small = _update_statement(
-        spec, ("_pgaudit_ct", _table_name_expr(), "_pgaudit_ctx", "_pgaudit_user")
-    )
-    big = f"""
-    -- EXECUTE: planned afresh for each big statement's transition tables (module docstring).
-    EXECUTE {dollar_quote(_update_statement(spec, ("$1", "$2", "$3", "$4")))}
-    USING _pgaudit_ct, {_table_name_expr()}, _pgaudit_ctx, _pgaudit_user;"""
-    return _preamble(spec) + _by_size(NEW_TABLE, small + ";", big)
+    statement = f"""
+    INSERT INTO pgaudit_auditlog ({_INSERT_COLUMNS})
+    SELECT now(), 'UPDATE', _pgaudit_ct, {_table_name_expr()}, coalesce(n.{pk}, o.{pk})::text,
+           {repr_expr},
+           {_diff(spec)},
+           _pgaudit.context_id, _pgaudit.user_id
+    FROM {OLD_TABLE} AS o
+    FULL JOIN {NEW_TABLE} AS n ON n.{pk} = o.{pk}
+    WHERE {_changed(spec)};"""
+    return _preamble(spec) + statement + _RETURN
 
 
 def truncate_function(spec: CaptureSpec) -> str:
     return f"""{_preamble(spec)}
     INSERT INTO pgaudit_auditlog ({_INSERT_COLUMNS})
     VALUES (now(), 'TRUNCATE', _pgaudit_ct, TG_TABLE_NAME::text, NULL, '', NULL,
-            _pgaudit_ctx, _pgaudit_user);
+            _pgaudit.context_id, _pgaudit.user_id);
     RETURN NULL;"""
-
-
-def dollar_quote(body: str) -> str:
-    tag = "$pgaudit$"
-    if tag in body:  # pragma: no cover - a column name would have to contain the tag
-        raise ValueError("cannot dollar-quote a body containing $pgaudit$")
-    return f"{tag}{body}\n    {tag}"

@@ -4,21 +4,47 @@ Each trigger carries its own ``TrackOptions`` and renders its SQL from whatever 
 compiled against: ``makemigrations`` compiles against historical models, so the generated SQL
 follows the fields of the migration state and a field change rewrites the trigger in the same
 migration.
+
+django-pgtrigger supplies the migration machinery (``Meta.triggers`` in the migration state,
+``AddTrigger``/``RemoveTrigger`` operations, hashes in trigger comments) and nothing else:
+
+* The installed SQL is the library's own template (``capture/compiled.py``): no
+  ``pgtrigger.ignore`` check, ``SECURITY DEFINER`` with a fixed ``search_path``, ``ENABLE ALWAYS``.
+* The triggers are named ``pgaudit_cap_*`` and never enter django-pgtrigger's registry, only
+  ``Meta.triggers``. pgtrigger's commands (``install``, ``prune``, ``ls``, ``enable``,
+  ``disable``, ``uninstall``) act on its registry and on triggers named ``pgtrigger_*``, so none of
+  them can see, prune or switch off an audit trigger — its prune used to drop every many-to-many
+  audit trigger, which it keyed by the wrong table. Their registry also rebuilt two indexes on
+  every registration: quadratic start-up with hundreds of tracked models.
+* Names carry 48 bits of a digest (pgtrigger's carry 20: with 500 tracked models, four triggers
+  each, a clash that stopped start-up had a 38 % chance). Clashes are still checked, with a clear
+  error, in ``_claim_name``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
 import pgtrigger
-from django.db import models
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db.utils import ProgrammingError
+from pgtrigger import compiler, utils
+from pgtrigger.core import INSTALLED, OUTDATED, UNALLOWED, UNINSTALLED
 
 from pgaudit_django import conf
 from pgaudit_django.capture import sql
+from pgaudit_django.capture.compiled import AuditTriggerSql
 from pgaudit_django.capture.spec import build_spec
 from pgaudit_django.registry import TrackOptions
+
+# Prefix of every capture trigger and its function (tamper detection and pgaudit_verify match it).
+PG_NAME_PREFIX = "pgaudit_cap_"
+_PG_NAME_MAX = 63
+_DIGEST_CHARS = 12
 
 _OPERATIONS: dict[
     str, tuple[pgtrigger.Operation, Callable[..., str], pgtrigger.Referencing | None]
@@ -61,6 +87,68 @@ class AuditTrigger(pgtrigger.Trigger):
     def get_func(self, model: type[models.Model]) -> str:  # type: ignore[override]
         return self._render(build_spec(model, self.options))
 
+    def get_pgid(self, model: type[models.Model]) -> str:  # type: ignore[override]
+        """Name of the trigger and of its function: readable, and unique in the schema."""
+        return pg_name(self.action, str(model._meta.db_table), self.get_uri(cast(Any, model)))
+
+    def compile(self, model: type[models.Model]) -> compiler.Trigger:  # type: ignore[override]
+        declare = "\n".join(f"    {name} {kind};" for name, kind in self.get_declare(model))
+        referencing = self.referencing
+        return compiler.Trigger(
+            name=self.name,
+            sql=AuditTriggerSql(
+                pgid=self.get_pgid(model),
+                declare=declare,
+                func=self.get_func(model),
+                table=model._meta.db_table,
+                when=self.when,
+                operation=self.operation,
+                referencing=str(referencing) if referencing else "",
+            ),
+        )
+
+    # Meta.triggers only, never django-pgtrigger's registry (module docstring). pgtrigger's
+    # AppConfig.ready() calls register() for every trigger found in Meta.triggers.
+    def register(self, *models_: type[models.Model]) -> None:  # type: ignore[override]
+        for model in models_:
+            _add_to_meta(model, self)
+
+    def unregister(self, *models_: type[models.Model]) -> None:  # type: ignore[override]
+        for model in models_:
+            for attrs in (model._meta.__dict__, model._meta.original_attrs):
+                triggers = attrs.get("triggers")
+                if triggers and self in triggers:
+                    attrs["triggers"] = [t for t in triggers if t is not self]
+
+    def get_installation_status(  # type: ignore[override]
+        self, model: type[models.Model], database: str | None = None
+    ) -> tuple[str, bool | None]:
+        """(INSTALLED | OUTDATED | UNINSTALLED | IGNORED, enabled).
+
+        pgtrigger's own check calls only ``ENABLE ORIGIN`` enabled; audit triggers are
+        ``ENABLE ALWAYS``, which is enabled too (and ``ENABLE REPLICA`` is not: it only fires
+        under ``session_replication_role = replica``).
+        """
+        if not self.allow_migrate(cast(Any, model), database=database):
+            return (UNALLOWED, None)
+        using = database or DEFAULT_DB_ALIAS
+        try:
+            with transaction.atomic(using=using), utils.connection(using).cursor() as cursor:
+                cursor.execute(
+                    "SELECT obj_description(oid, 'pg_trigger'), tgenabled FROM pg_trigger"
+                    " WHERE tgname = %s AND tgrelid = %s::regclass",
+                    [self.get_pgid(model), utils.quote(model._meta.db_table)],
+                )
+                row = cursor.fetchone()
+        except ProgrammingError:  # the table does not exist (yet)
+            return (UNINSTALLED, None)
+        if row is None:
+            return (UNINSTALLED, None)
+        enabled = row[1] in ("O", "A")
+        if row[0] != self.compile(model).hash:
+            return (OUTDATED, enabled)
+        return (INSTALLED, enabled)
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, AuditTrigger)
@@ -72,7 +160,7 @@ class AuditTrigger(pgtrigger.Trigger):
         return hash((self.action, self.options))
 
 
-_M2M_SUFFIX = {"CREATE": "ins", "UPDATE": "upd", "DELETE": "del", "TRUNCATE": "trn"}
+_SHORT_ACTION = {"CREATE": "ins", "UPDATE": "upd", "DELETE": "del", "TRUNCATE": "trn"}
 
 
 class ManyToManyAuditTrigger(AuditTrigger):
@@ -89,7 +177,7 @@ class ManyToManyAuditTrigger(AuditTrigger):
         self.field_name = field_name
         self.host_label = host_label
         super().__init__(action=action, options=TrackOptions())
-        name = f"pgaudit_m2m_{_M2M_SUFFIX[action]}_{field_name}"
+        name = f"pgaudit_m2m_{_SHORT_ACTION[action]}_{field_name}"
         if len(name) > pgtrigger.core.MAX_NAME_LENGTH:
             digest = hashlib.sha1(field_name.encode()).hexdigest()[:6]
             name = name[: pgtrigger.core.MAX_NAME_LENGTH - 7] + "_" + digest
@@ -161,10 +249,50 @@ def all_triggers_for(
     return [*triggers_for(options), *many_to_many_triggers_for(host, tracked, options)]
 
 
+def pg_name(action: str, table: str, uri: str) -> str:
+    """``pgaudit_cap_<op>_<table>_<digest>``: the table for people, the digest for uniqueness."""
+    digest = hashlib.sha256(uri.encode()).hexdigest()[:_DIGEST_CHARS]
+    head = f"{PG_NAME_PREFIX}{_SHORT_ACTION[action]}_"
+    room = _PG_NAME_MAX - len(head) - 1 - len(digest)
+    stub = re.sub(r"[^a-z0-9_]+", "_", table.lower())[:room].strip("_")
+    return f"{head}{stub}_{digest}"
+
+
+# Function names in use, each with the trigger it belongs to (function names are unique per
+# schema; trigger names only per table).
+_claimed_names: dict[str, str] = {}
+
+
+def _claim_name(model: type[models.Model], trigger: AuditTrigger) -> None:
+    concrete = trigger._through(model) if isinstance(trigger, ManyToManyAuditTrigger) else model
+    name = trigger.get_pgid(concrete)
+    uri = trigger.get_uri(cast(Any, concrete))
+    owner = _claimed_names.setdefault(name, uri)
+    if owner != uri:
+        raise ImproperlyConfigured(
+            f"pgaudit_django: the audit triggers {owner!r} and {uri!r} would install functions"
+            f" of the same name {name!r}. Rename one of the models or report this (the names"
+            " carry 48 bits of a digest; a clash should never happen)."
+        )
+
+
+def _add_to_meta(model: type[models.Model], trigger: AuditTrigger) -> None:
+    """Add ``trigger`` to ``model``'s ``Meta.triggers`` (and to what migrations read of it)."""
+    opts = model._meta
+    current = list(getattr(opts, "triggers", []))
+    if trigger not in current:
+        opts.triggers = [*current, trigger]  # type: ignore[attr-defined]
+    original = list(opts.original_attrs.get("triggers", []))
+    if trigger not in original:
+        opts.original_attrs["triggers"] = [*original, trigger]
+
+
 def attach_triggers(host: type[models.Model], tracked: type[models.Model]) -> None:
     """Put the audit triggers in ``host``'s ``Meta.triggers`` (the model or its proxy)."""
     from pgaudit_django.registry import get_registration
 
     registration = get_registration(tracked)
     assert registration is not None
-    pgtrigger.register(*all_triggers_for(host, tracked, registration.options))(host)
+    for trigger in all_triggers_for(host, tracked, registration.options):
+        _claim_name(host, trigger)
+        _add_to_meta(host, trigger)

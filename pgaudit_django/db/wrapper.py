@@ -1,7 +1,7 @@
 """A connection ``execute_wrapper`` that hands the acting context to the audit triggers.
 
 For each *write* statement (``INSERT``, ``UPDATE``, ``DELETE``, ``MERGE``, ``WITH``, ``COPY``,
-``TRUNCATE``, ``CALL``, ``DO``) it sends ``SELECT set_config('pgaudit.context', <json>, true)``
+``TRUNCATE``, ``CALL``, ``DO``) it sends ``SELECT set_config('pgaudit_django.context', <json>, true)``
 in the same round trip and the same transaction. Reads are passed through untouched.
 
 How it is sent depends on the driver, because each refuses something else:
@@ -35,7 +35,7 @@ WRITE_KEYWORDS = frozenset(
     {"INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "COPY", "TRUNCATE", "CALL", "DO"}
 )
 _KEYWORD = re.compile(r"[A-Za-z]+")
-_SET_CONTEXT_PARAM = "SELECT set_config('pgaudit.context', %s, true)"
+_SET_CONTEXT_PARAM = "SELECT set_config('pgaudit_django.context', %s, true)"
 
 PREFIX = "prefix"  # psycopg2: one query string, the driver returns the last result
 PREFIX_NEXTSET = "prefix_nextset"  # psycopg 3 client-side binding
@@ -125,7 +125,7 @@ def audit_execute_wrapper(
     # holds no "%" at all and is safe whether or not the driver (or another wrapper, such as
     # pgtrigger.ignore's) interpolates parameters over the whole string.
     literal = sql_literal(payload.replace("%", "\\u0025"))
-    prefix = f"SELECT set_config('pgaudit.context', {literal}, true); "
+    prefix = f"SELECT set_config('pgaudit_django.context', {literal}, true); "
     result = execute(prefix + text, params, many, context)
     if strategy == PREFIX_NEXTSET:
         context["cursor"].cursor.nextset()

@@ -1,104 +1,125 @@
 -- pgaudit_django support functions, version 1 (rendered by migration pgaudit.0001_initial).
 
--- The acting context of the current transaction.
+-- The acting context of the current statement.
 --
--- The application sends `SELECT set_config('pgaudit.context', '<json>', true)` in the same
--- round trip as each write statement (docs/attribution.md). The first audited statement of a
--- transaction turns that JSON into a pgaudit_auditcontext row; later statements with the same
--- JSON reuse it through two transaction-local settings, so a 5,000-statement transaction writes
--- one context row. Both settings are transaction-local: they vanish at COMMIT/ROLLBACK and are
--- restored by a savepoint rollback together with the context row they point at.
+-- The application sends `SELECT set_config('pgaudit_django.context', '<json>', true)` in the
+-- same round trip as each write statement (docs/attribution.md). The first audited statement
+-- with a given JSON in a transaction turns it into a pgaudit_auditcontext row; later statements
+-- with the same JSON reuse it. Every context of the transaction is remembered (a nested
+-- context() that returns must not make the outer one write a second, identical row): the
+-- transaction-local setting pgaudit_django.context_cache lists "id:md5-of-json" entries, newest
+-- first, and pgaudit_django.context_src holds the JSON of the newest one (the common case of
+-- one context per transaction then costs no hashing). Both vanish at COMMIT/ROLLBACK and are
+-- restored by a savepoint rollback together with the context rows they point at.
 -- The cache only names a row; the user and the "disabled" flag are read from that row, which
 -- must belong to this transaction: a session forging the cache settings can neither switch
 -- capture off nor borrow another transaction's context (it just gets a fresh context row).
 -- Sessions that never set a context (psql, cron SQL, other programs) still get a row naming the
 -- database role, application_name and client address.
--- Malformed JSON never fails the user's write: it is recorded with source 'invalid'.
+-- Malformed JSON (or a value of the wrong type) never fails the user's write: it is recorded
+-- with source 'invalid'. Only data errors count as malformed: a lock timeout, deadlock,
+-- serialization failure, full disk or cancel while writing the context row fails the statement
+-- (the user's write fails as it would for any lock timeout; it never commits unattributed).
+-- SECURITY DEFINER: the application role may not write pgaudit_auditcontext itself. The fixed
+-- search_path makes every name resolve in the audit schema, never to a temporary shadow.
 CREATE OR REPLACE FUNCTION pgaudit_context(
     OUT context_id bigint, OUT user_id {user_pk_type}, OUT disabled boolean
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 DECLARE
-    src    text := coalesce(current_setting('pgaudit.context', true), '');
-    cached text := coalesce(current_setting('pgaudit.context_cache', true), '');
-    c      jsonb;
+    src        text := coalesce(current_setting('pgaudit_django.context', true), '');
+    known      text := coalesce(current_setting('pgaudit_django.context_cache', true), '');
+    src_md5    text;
+    cached     bigint;
+    c          jsonb;
+    v_source   text;
+    v_label    text;
+    v_ip       inet;
+    v_ua       text;
+    v_session  text;
+    v_request  text;
+    v_method   text;
+    v_path     text;
+    v_route    text;
+    v_reason   text;
+    v_meta     jsonb;
+    v_error    text;
 BEGIN
-    IF cached ~ '^[0-9]{1,18}$' AND src = coalesce(current_setting('pgaudit.context_src', true), '') THEN
-        SELECT a.id, a.user_id, a.capture_disabled INTO context_id, user_id, disabled
-        FROM pgaudit_auditcontext AS a
-        WHERE a.created = now() AND a.id = cached::bigint AND a.transaction_id = txid_current();
-        IF FOUND THEN
-            RETURN;
+    IF known <> '' THEN
+        IF src = coalesce(current_setting('pgaudit_django.context_src', true), '') THEN
+            cached := substring(known FROM '^([0-9]{1,18}):')::bigint;
+        ELSE
+            src_md5 := md5(src);
+            cached := substring(known FROM '(?:^| )([0-9]{1,18}):' || src_md5)::bigint;
+        END IF;
+        IF cached IS NOT NULL THEN
+            SELECT a.id, a.user_id, a.capture_disabled INTO context_id, user_id, disabled
+            FROM pgaudit_auditcontext AS a
+            WHERE a.created = now() AND a.id = cached AND a.transaction_id = txid_current();
+            IF FOUND THEN
+                PERFORM set_config('pgaudit_django.context_src', src, true);
+                RETURN;
+            END IF;
         END IF;
     END IF;
 
+    -- Parse everything first, in a block that catches data errors only.
     BEGIN
         c := CASE WHEN src = '' THEN NULL ELSE src::jsonb END;
+        v_source := CASE WHEN c IS NULL THEN 'database' ELSE left(coalesce(c->>'src', 'app'), 16) END;
         user_id := nullif(c->>'user', '')::{user_pk_type};
+        v_label := left(coalesce(c->>'user_label', ''), 150);
+        v_ip := (c->>'ip')::inet;
+        v_ua := left(coalesce(c->>'ua', ''), 512);
+        v_session := left(coalesce(c->>'session', ''), 64);
+        v_request := left(coalesce(c->>'request_id', ''), 64);
+        v_method := left(coalesce(c->>'method', ''), 16);
+        v_path := left(coalesce(c->>'path', ''), 512);
+        v_route := left(coalesce(c->>'route', ''), 255);
+        v_reason := left(coalesce(c->>'reason', ''), 512);
+        v_meta := c->'meta';
+        disabled := coalesce((c->>'disabled')::boolean, false);
+    EXCEPTION WHEN data_exception THEN
+        -- Keep the write and the audit row; keep what was sent, for a reviewer.
+        v_error := SQLERRM;
+    END;
+
+    IF v_error IS NULL THEN
         INSERT INTO pgaudit_auditcontext (
             source, application_name, client_addr, backend_pid, user_id, user_label,
             ip_address, user_agent, session_hash, request_id, method, path, route, reason,
             metadata, capture_disabled)
         VALUES (
-            CASE WHEN c IS NULL THEN 'database' ELSE left(coalesce(c->>'src', 'app'), 16) END,
-            left(current_setting('application_name'), 64), inet_client_addr(), pg_backend_pid(),
-            user_id, left(coalesce(c->>'user_label', ''), 150),
-            (c->>'ip')::inet, left(coalesce(c->>'ua', ''), 512),
-            left(coalesce(c->>'session', ''), 64), left(coalesce(c->>'request_id', ''), 64),
-            left(coalesce(c->>'method', ''), 16), left(coalesce(c->>'path', ''), 512),
-            left(coalesce(c->>'route', ''), 255), left(coalesce(c->>'reason', ''), 512),
-            c->'meta', coalesce((c->>'disabled')::boolean, false))
-        RETURNING id, capture_disabled INTO context_id, disabled;
-    EXCEPTION WHEN OTHERS THEN
-        -- Keep the write and the audit row; keep what was sent, for a reviewer.
+            v_source, left(current_setting('application_name'), 64), inet_client_addr(),
+            pg_backend_pid(), user_id, v_label, v_ip, v_ua, v_session, v_request, v_method,
+            v_path, v_route, v_reason, v_meta, disabled)
+        RETURNING id INTO context_id;
+    ELSE
         user_id := NULL;
         disabled := false;
         INSERT INTO pgaudit_auditcontext (source, application_name, client_addr, backend_pid, metadata)
         VALUES ('invalid', left(current_setting('application_name'), 64), inet_client_addr(),
                 pg_backend_pid(),
-                jsonb_build_object('error', SQLERRM, 'raw', left(src, 2000)))
+                jsonb_build_object('error', v_error,
+                                   'raw', left(src, 2000)))
         RETURNING id INTO context_id;
-    END;
-    PERFORM set_config('pgaudit.context_src', src, true);
-    PERFORM set_config('pgaudit.context_cache', context_id::text, true);
+    END IF;
+    -- Newest first; at most 32 remembered contexts per transaction (each entry ~45 bytes).
+    PERFORM set_config('pgaudit_django.context_cache',
+                       context_id::text || ':' || coalesce(src_md5, md5(src))
+                       || coalesce(' ' || nullif(array_to_string(
+                              (string_to_array(known, ' '))[1:31], ' '), ''), ''),
+                       true);
+    PERFORM set_config('pgaudit_django.context_src', src, true);
 END;
 $$;
 
--- Content type id by natural key, resolved at run time: ids differ between databases.
--- PL/pgSQL, not LANGUAGE sql: the triggers call it from a PL/pgSQL expression, where a SQL
--- function is planned again in every transaction (about 30 µs, measured by the benchmarks on
--- every autocommit write); PL/pgSQL keeps the plan for the session.
+-- Content type id by natural key, resolved at run time: ids differ between databases. The
+-- capture triggers look it up inline; this function serves the SQL written by hand
+-- (docs/capture.md) and the ORM-side event writers.
 CREATE OR REPLACE FUNCTION pgaudit_content_type(p_app_label text, p_model text)
-RETURNS integer LANGUAGE plpgsql STABLE AS $$
+RETURNS integer LANGUAGE plpgsql STABLE SET search_path = pg_catalog, {schema}, pg_temp AS $$
 BEGIN
     RETURN (SELECT id FROM django_content_type WHERE app_label = p_app_label AND model = p_model);
-END;
-$$;
-
--- Called from the DECLARE section of every audit trigger, i.e. before django-pgtrigger's
--- "pgtrigger.ignore" check. When a session asked pgtrigger to skip an audit trigger, the skip
--- itself is written to the trail (action 'AUDIT_BYPASS'): the bypass stays possible for
--- emergencies but is never silent.
-CREATE OR REPLACE FUNCTION pgaudit_note_bypass(p_trigger name, p_table name, p_op text)
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    ignored text := current_setting('pgtrigger.ignore', true);
-    ctx record;
-BEGIN
-    IF ignored IS NULL OR ignored = '' OR ignored = '{}' THEN
-        RETURN false;
-    END IF;
-    IF NOT (p_trigger::text = ANY (ignored::text[])) THEN
-        RETURN false;
-    END IF;
-    SELECT * INTO ctx FROM pgaudit_context();
-    INSERT INTO pgaudit_auditlog (timestamp, action, table_name, changes, context_id, user_id)
-    VALUES (now(), 'AUDIT_BYPASS', p_table::text,
-            jsonb_build_object('mechanism', 'pgtrigger.ignore', 'trigger', p_trigger::text,
-                               'operation', p_op, 'statement', left(current_query(), 2000)),
-            ctx.context_id, ctx.user_id);
-    RETURN true;
-EXCEPTION WHEN invalid_text_representation THEN
-    RETURN false;
 END;
 $$;
 

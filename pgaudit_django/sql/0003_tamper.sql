@@ -6,9 +6,9 @@
 -- such DDL into the audit trail as an 'AUDIT_DDL' row (who, when, which objects, the
 -- statement) and into the server log (RAISE LOG), which SQL cannot erase afterwards.
 -- What counts:
---   * functions named pgaudit_* or pgtrigger_pgaudit_* (our support functions and the audit
+--   * functions named pgaudit_* or pgaudit_cap_* (our support functions and the audit
 --     trigger functions django-pgtrigger generates): created/replaced, altered, dropped;
---   * triggers named pgtrigger_pgaudit_* (the audit triggers): created/replaced, renamed,
+--   * triggers named pgaudit_cap_* (the audit triggers): created/replaced, renamed,
 --     dropped; triggers named pgaudit_* (guards, context fillers) likewise, except while a
 --     maintenance function adds them to a new partition;
 --   * tables named pgaudit_* that are audit tables, their partitions or event tables: ALTER
@@ -57,13 +57,13 @@ BEGIN
                 SELECT jsonb_build_object('kind', 'function', 'name', p.proname::text)
                 INTO item FROM pg_proc p
                 WHERE p.oid = r.objid
-                  AND (p.proname LIKE 'pgaudit\_%' OR p.proname LIKE 'pgtrigger\_pgaudit\_%');
+                  AND (p.proname LIKE 'pgaudit\_%' OR p.proname LIKE 'pgaudit\_cap\_%');
             ELSIF r.classid = 'pg_trigger'::regclass THEN
                 SELECT jsonb_build_object('kind', 'trigger', 'name', t.tgname::text,
                                           'table', t.tgrelid::regclass::text)
                 INTO item FROM pg_trigger t
                 WHERE t.oid = r.objid
-                  AND (t.tgname LIKE 'pgtrigger\_pgaudit\_%'
+                  AND (t.tgname LIKE 'pgaudit\_cap\_%'
                        OR (t.tgname LIKE 'pgaudit\_%' AND NOT maintenance));
             ELSIF r.classid = 'pg_rewrite'::regclass THEN
                 SELECT jsonb_build_object('kind', 'rule', 'name', w.rulename::text,
@@ -71,7 +71,7 @@ BEGIN
                 INTO item FROM pg_rewrite w
                 WHERE w.oid = r.objid
                   AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = w.ev_class
-                              AND t.tgname LIKE 'pgtrigger\_pgaudit\_%');
+                              AND t.tgname LIKE 'pgaudit\_cap\_%');
             ELSIF r.classid = 'pg_class'::regclass AND r.objsubid = 0 THEN
                 SELECT c.relname::text INTO obj_name FROM pg_class c WHERE c.oid = r.objid;
                 IF obj_name LIKE 'pgaudit\_%'
@@ -84,17 +84,17 @@ BEGIN
                     item := jsonb_build_object('kind', 'audit table', 'name', obj_name);
                 ELSIF r.command_tag = 'ALTER TABLE'
                       AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = r.objid
-                                  AND t.tgname LIKE 'pgtrigger\_pgaudit\_%')
+                                  AND t.tgname LIKE 'pgaudit\_cap\_%')
                       AND (v_statement ~* '(disable|enable\s+replica)\s+trigger'
                            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = r.objid
-                                      AND t.tgname LIKE 'pgtrigger\_pgaudit\_%'
+                                      AND t.tgname LIKE 'pgaudit\_cap\_%'
                                       AND t.tgenabled IN ('D', 'R'))) THEN
                     item := jsonb_build_object(
                         'kind', 'tracked table', 'name', obj_name,
                         'disabled_audit_triggers', (
                             SELECT coalesce(jsonb_agg(t.tgname::text ORDER BY t.tgname), '[]')
                             FROM pg_trigger t WHERE t.tgrelid = r.objid
-                              AND t.tgname LIKE 'pgtrigger\_pgaudit\_%'
+                              AND t.tgname LIKE 'pgaudit\_cap\_%'
                               AND t.tgenabled IN ('D', 'R')));
                 END IF;
             END IF;
@@ -108,9 +108,9 @@ BEGIN
         FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
             obj_name := r.address_names[array_upper(r.address_names, 1)];
             IF (r.object_type = 'function'
-                AND (obj_name LIKE 'pgaudit\_%' OR obj_name LIKE 'pgtrigger\_pgaudit\_%'))
+                AND (obj_name LIKE 'pgaudit\_%' OR obj_name LIKE 'pgaudit\_cap\_%'))
                OR (r.object_type = 'trigger'
-                   AND (obj_name LIKE 'pgtrigger\_pgaudit\_%'
+                   AND (obj_name LIKE 'pgaudit\_cap\_%'
                         OR (obj_name LIKE 'pgaudit\_%' AND NOT maintenance)))
                OR (r.object_type = 'table' AND obj_name LIKE 'pgaudit\_%')
                OR (r.object_type = 'event trigger' AND obj_name LIKE 'pgaudit\_%')

@@ -48,7 +48,6 @@ UPDATABLE_COLUMNS = {
 # Called by every audited write (directly or from the triggers).
 WRITE_PATH_FUNCTIONS = (
     "pgaudit_context()",
-    "pgaudit_note_bypass(name, name, text)",
     "pgaudit_content_type(text, text)",
     "pgaudit_fill_context()",
     "pgaudit_fill_event_context()",

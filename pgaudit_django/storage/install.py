@@ -82,8 +82,6 @@ DROP FUNCTION IF EXISTS pgaudit_allow_test_truncate(boolean), pgaudit_begin_main
     pgaudit_end_maintenance(), pgaudit_maintenance_token(text), pgaudit_maintenance_allowed();
 DROP TABLE IF EXISTS pgaudit_maintenance, pgaudit_test_mode;
 DROP INDEX IF EXISTS pgaudit_log_event_idx, pgaudit_log_time_brin, pgaudit_ctx_unattributed_idx;
-ALTER FUNCTION pgaudit_context() SECURITY INVOKER RESET search_path;
-ALTER FUNCTION pgaudit_note_bypass(name, name, text) SECURITY INVOKER RESET search_path;
 """
 
 

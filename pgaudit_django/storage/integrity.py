@@ -17,7 +17,6 @@ GUARDED_PARENTS = ("pgaudit_auditlog", "pgaudit_auditcontext")
 EVENT_TABLES = ("pgaudit_loginattempt", "pgaudit_dataexport", "pgaudit_systemevent")
 DEFINER_FUNCTIONS = (
     "pgaudit_context",
-    "pgaudit_note_bypass",
     "pgaudit_guard",
     "pgaudit_record_ddl",
 )
@@ -103,7 +102,7 @@ def _definer_functions(cursor: Any) -> Check:
 def _disabled_audit_triggers(cursor: Any) -> Check:
     cursor.execute(
         "SELECT tgrelid::regclass::text || '.' || tgname FROM pg_trigger "
-        "WHERE tgname LIKE 'pgtrigger\\_pgaudit\\_%%' AND tgenabled IN ('D', 'R') ORDER BY 1"
+        "WHERE tgname LIKE 'pgaudit\\_cap\\_%%' AND tgenabled IN ('D', 'R') ORDER BY 1"
     )
     disabled = [row[0] for row in cursor.fetchall()]
     if disabled:

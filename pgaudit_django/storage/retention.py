@@ -263,7 +263,7 @@ def _attribute(connection: Any) -> None:
     payload = current_payload()
     if payload is not None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('pgaudit.context', %s, true)", [payload])
+            cursor.execute("SELECT set_config('pgaudit_django.context', %s, true)", [payload])
 
 
 def _remove(

@@ -174,9 +174,9 @@ def test_control_a_session_level_setting_would_leak(pgbouncer):
     )
     a, b = raw_connection(dsn), raw_connection(dsn)
     try:
-        a.execute("SELECT set_config('pgaudit.context', '{\"src\": \"leaked\"}', false)")
+        a.execute("SELECT set_config('pgaudit_django.context', '{\"src\": \"leaked\"}', false)")
         b.execute("UPDATE testapp_customer SET name = 'b' WHERE id = %s", [customer.pk])
-        a.execute("RESET pgaudit.context")
+        a.execute("RESET pgaudit_django.context")
     finally:
         a.close()
         b.close()

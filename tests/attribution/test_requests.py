@@ -104,7 +104,7 @@ def test_reads_are_not_touched_and_writes_carry_the_context(db):
         Customer.objects.filter(pk=customer.pk).update(name="w")
     select, update = sent
     assert "set_config" not in select
-    assert update.startswith("SELECT set_config('pgaudit.context'")
+    assert update.startswith("SELECT set_config('pgaudit_django.context'")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pgtrigger
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -36,16 +35,27 @@ def test_big_update_after_small_one_keeps_a_good_plan(audit_tx):
     assert after_small < alone * 5, (alone, after_small)
 
 
-def test_pgtrigger_ignore_of_an_audit_trigger_is_recorded(audit):
+def test_pgtrigger_ignore_cannot_skip_an_audit_trigger(audit):
+    """pgtrigger.ignore (a setting any session may set) has no effect on audit triggers.
+
+    Before the library rendered its own trigger SQL, naming an audit trigger in
+    ``pgtrigger.ignore`` skipped it (recorded as AUDIT_BYPASS, but skipped).
+    """
     customer = Customer.objects.create(name="ignored")
-    with pgtrigger.ignore("testapp.Customer:pgaudit_update"):
-        Customer.objects.filter(pk=customer.pk).update(name="sneaky")
-    bypass = audit.all(action="AUDIT_BYPASS")
-    assert len(bypass) == 1
-    assert bypass[0].table_name == "testapp_customer"
-    assert bypass[0].changes["mechanism"] == "pgtrigger.ignore"
-    assert "UPDATE" in bypass[0].changes["statement"]
-    assert audit.actions() == ["CREATE"]  # the update itself was skipped, but not silently
+    (update_trigger,) = [
+        t
+        for t in Customer._meta.triggers
+        if t.name == "pgaudit_update"  # type: ignore[attr-defined]
+    ]
+    pgid = update_trigger.get_pgid(Customer)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, false)", ["{" + pgid + "}"])
+        try:
+            Customer.objects.filter(pk=customer.pk).update(name="sneaky")
+        finally:
+            cursor.execute("RESET pgtrigger.ignore")
+    assert audit.actions() == ["CREATE", "UPDATE"]
+    assert audit.captured(action="UPDATE")[0].changes["name"]["new"] == "sneaky"
 
 
 def test_disabled_skips_capture_and_leaves_a_trace(audit):
@@ -103,7 +113,7 @@ def test_invalid_context_text_keeps_the_write_and_the_row(audit_tx, raw_connect)
     customer = Customer.objects.create(name="bad-ctx")
     conn = raw_connect()
     with conn.transaction():
-        conn.execute("SELECT set_config('pgaudit.context', '{not json', true)")
+        conn.execute("SELECT set_config('pgaudit_django.context', '{not json', true)")
         conn.execute(
             "UPDATE testapp_customer SET name = 'still written' WHERE id = %s", [customer.pk]
         )
@@ -118,7 +128,8 @@ def test_context_value_of_the_wrong_type_is_recorded_as_invalid(audit_tx, raw_co
     conn = raw_connect()
     with conn.transaction():
         conn.execute(
-            "SELECT set_config('pgaudit.context', %s, true)", ['{"src": "app", "user": "abc"}']
+            "SELECT set_config('pgaudit_django.context', %s, true)",
+            ['{"src": "app", "user": "abc"}'],
         )
         conn.execute("UPDATE testapp_customer SET name = 'ok' WHERE id = %s", [customer.pk])
     update = audit_tx.captured(action="UPDATE")[0]
@@ -130,8 +141,8 @@ def test_forged_context_cache_cannot_switch_capture_off(audit_tx, raw_connect):
     customer = Customer.objects.create(name="forged")
     conn = raw_connect()
     with conn.transaction():
-        conn.execute("SELECT set_config('pgaudit.context_cache', '1', true)")
-        conn.execute("SELECT set_config('pgaudit.context_src', '', true)")
+        conn.execute("SELECT set_config('pgaudit_django.context_cache', '1', true)")
+        conn.execute("SELECT set_config('pgaudit_django.context_src', '', true)")
         conn.execute(
             "UPDATE testapp_customer SET name = 'still audited' WHERE id = %s", [customer.pk]
         )
@@ -144,8 +155,8 @@ def test_forged_legacy_cache_format_is_ignored(audit_tx, raw_connect):
     customer = Customer.objects.create(name="forged2")
     conn = raw_connect()
     with conn.transaction():
-        conn.execute("SELECT set_config('pgaudit.context_cache', '1||t', true)")
-        conn.execute("SELECT set_config('pgaudit.context_src', '', true)")
+        conn.execute("SELECT set_config('pgaudit_django.context_cache', '1||t', true)")
+        conn.execute("SELECT set_config('pgaudit_django.context_src', '', true)")
         conn.execute("UPDATE testapp_customer SET name = 'audited' WHERE id = %s", [customer.pk])
     assert len(audit_tx.captured(action="UPDATE")) == 1
 
@@ -154,7 +165,7 @@ def test_a_session_asking_for_no_capture_leaves_a_skip_row(audit_tx, raw_connect
     customer = Customer.objects.create(name="asked")
     conn = raw_connect()
     with conn.transaction():
-        conn.execute("SELECT set_config('pgaudit.context', '{\"disabled\": true}', true)")
+        conn.execute("SELECT set_config('pgaudit_django.context', '{\"disabled\": true}', true)")
         conn.execute("UPDATE testapp_customer SET name = 'unaudited' WHERE id = %s", [customer.pk])
     assert audit_tx.captured(action="UPDATE") == []
     (skip,) = audit_tx.all(action="AUDIT_SKIPPED")

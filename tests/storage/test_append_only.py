@@ -105,7 +105,7 @@ def test_session_replication_role_does_not_switch_the_guards_off(entry):
 
 def test_setting_a_variable_opens_nothing(entry):
     def attempt():
-        for name in ("pgaudit.maintenance", "pgaudit.allow", "pgaudit.context_cache"):
+        for name in ("pgaudit.maintenance", "pgaudit.allow", "pgaudit_django.context_cache"):
             _sql("SELECT set_config(%s, 'on', true)", [name])
         _sql("DELETE FROM pgaudit_auditlog WHERE id = %s", [entry.pk])
 

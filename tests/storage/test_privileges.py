@@ -35,7 +35,7 @@ def test_app_role_writes_are_audited(app_role):
         raw_id = cur.fetchone()[0]
         # With the context the Django connection wrapper sends outside a request.
         cur.execute("BEGIN")
-        cur.execute("""SELECT set_config('pgaudit.context', '{"v":1,"src":"app"}', true)""")
+        cur.execute("""SELECT set_config('pgaudit_django.context', '{"v":1,"src":"app"}', true)""")
         cur.execute("UPDATE testapp_customer SET name = 'Renamed' WHERE id = %s", [raw_id])
         cur.execute("COMMIT")
         # The role can read the trail, and sees how each write was attributed.
@@ -119,7 +119,7 @@ def test_app_role_event_paths(app_role):
 def test_app_role_bypass_through_pgtrigger_ignore_is_recorded(app_role):
     trigger = scalar(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_customer'::regclass "
-        "AND tgname LIKE 'pgtrigger_pgaudit_insert%%'"
+        "AND tgname LIKE 'pgaudit_cap_ins%%'"
     )
     conn = app_role.connect()
     with conn.cursor() as cur:

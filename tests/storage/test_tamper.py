@@ -27,7 +27,7 @@ def since(db) -> int:
 def _audit_trigger(table: str, op: str = "insert") -> str:
     return scalar(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname LIKE %s",
-        [table, f"pgtrigger_pgaudit_{op}%"],
+        [table, f"pgaudit_cap_{op[:3]}%"],
     )
 
 
@@ -124,7 +124,7 @@ def test_recording_never_breaks_ddl(since):
     assert (
         scalar(
             "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'testapp_customer'::regclass "
-            "AND tgname LIKE 'pgtrigger_pgaudit%%' AND tgenabled = 'D'"
+            "AND tgname LIKE 'pgaudit_cap_%%' AND tgenabled = 'D'"
         )
         == 4
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -16,11 +18,13 @@ def _report(model) -> verify.ModelReport:
 
 
 def _bypassing(statement: str, params=None) -> None:
-    """A write the triggers never see (superuser only: the usual way to skip triggers)."""
+    """A write the triggers never see (the table owner disabling them: audit triggers are
+    ENABLE ALWAYS, so session_replication_role = replica no longer skips them)."""
+    table = re.search(r"(?:UPDATE|FROM|INTO) (\w+)", statement).group(1)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute(statement, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def test_a_clean_history_is_complete(db):

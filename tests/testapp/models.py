@@ -101,3 +101,16 @@ class Car(Vehicle):
     """A tracked multi-table-inheritance child: its trigger sees only its own table's columns."""
 
     doors = models.IntegerField(default=4)
+
+
+@pgaudit_django.track()
+class Document(models.Model):
+    """Unbounded values: too large ones are recorded by size and digest (AUDIT_MAX_VALUE_BYTES)."""
+
+    title = models.CharField(max_length=100)
+    body = models.TextField(blank=True, default="")
+    blob = models.BinaryField(null=True, blank=True)
+    data = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.title
