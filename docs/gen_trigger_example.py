@@ -58,9 +58,8 @@ def _dedent(text: str, by: int = 12) -> str:
 
 
 def _tidy(sql: str, func: str) -> str:
-    """Line up django-pgtrigger's template; the function body keeps its own indentation."""
-    start = sql.index(func)
-    text = _dedent(sql[:start]) + func + _dedent(sql[start + len(func) :])
+    """Tidy the template's blank lines; the function body keeps its own indentation."""
+    text = sql
     text = "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text) + "\n"
 
@@ -77,11 +76,9 @@ def trigger_sql() -> dict[str, str]:
         action = trigger.name.removeprefix("pgaudit_")
         if action not in ACTIONS:
             continue
+        # The library's own template (capture/compiled.py): the whole installation SQL.
         sql = trigger.compile(Invoice).install_sql
-        # Everything before our function is django-pgtrigger's _pgtrigger_should_ignore()
-        # helper, identical for every trigger; capture.md describes it in prose.
-        start = sql.index("CREATE OR REPLACE FUNCTION pgtrigger_")
-        found[action] = _tidy(sql[start:], trigger.render_func(Invoice))
+        found[action] = _tidy(sql, trigger.get_func(Invoice))
     return found
 
 

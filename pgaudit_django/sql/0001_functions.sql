@@ -8,8 +8,8 @@
 -- with the same JSON reuse it. Every context of the transaction is remembered (a nested
 -- context() that returns must not make the outer one write a second, identical row): the
 -- transaction-local setting pgaudit_django.context_cache lists "id:md5-of-json" entries, newest
--- first, and pgaudit_django.context_src holds the JSON of the newest one (the common case of
--- one context per transaction then costs no hashing). Both vanish at COMMIT/ROLLBACK and are
+-- first; pgaudit_django.context_src and pgaudit_django.context_current hold the JSON and the
+-- row of the context in use (the common case of one context per transaction costs no hashing). Both vanish at COMMIT/ROLLBACK and are
 -- restored by a savepoint rollback together with the context rows they point at.
 -- The cache only names a row; the user and the "disabled" flag are read from that row, which
 -- must belong to this transaction: a session forging the cache settings can neither switch
@@ -46,7 +46,8 @@ DECLARE
 BEGIN
     IF known <> '' THEN
         IF src = coalesce(current_setting('pgaudit_django.context_src', true), '') THEN
-            cached := substring(known FROM '^([0-9]{1,18}):')::bigint;
+            cached := substring(coalesce(current_setting('pgaudit_django.context_current', true), '')
+                                FROM '^[0-9]{1,18}$')::bigint;
         ELSE
             src_md5 := md5(src);
             cached := substring(known FROM '(?:^| )([0-9]{1,18}):' || src_md5)::bigint;
@@ -57,6 +58,7 @@ BEGIN
             WHERE a.created = now() AND a.id = cached AND a.transaction_id = txid_current();
             IF FOUND THEN
                 PERFORM set_config('pgaudit_django.context_src', src, true);
+                PERFORM set_config('pgaudit_django.context_current', context_id::text, true);
                 RETURN;
             END IF;
         END IF;
@@ -110,6 +112,7 @@ BEGIN
                               (string_to_array(known, ' '))[1:31], ' '), ''), ''),
                        true);
     PERFORM set_config('pgaudit_django.context_src', src, true);
+    PERFORM set_config('pgaudit_django.context_current', context_id::text, true);
 END;
 $$;
 

@@ -100,3 +100,17 @@ def test_savepoint_rollback_forgets_the_context_rows_it_removed(audit, reuse):
             Customer.objects.create(name="kept")
     (row,) = audit.captured()
     assert row.context.reason == ("inner" if reuse else "other")
+
+
+def test_returning_to_an_earlier_context_then_repeating_it_keeps_it(audit):
+    """The context in use is tracked apart from the list: after switching back to a remembered
+    context, the next statement with the same JSON must not take the newest list entry."""
+    with transaction.atomic():
+        with pgaudit_django.context(reason="a"):
+            Customer.objects.create(name="1")
+        with pgaudit_django.context(reason="b"):
+            Customer.objects.create(name="2")
+        with pgaudit_django.context(reason="a"):
+            Customer.objects.create(name="3")
+            Customer.objects.create(name="4")
+    assert [r.context.reason for r in audit.captured()] == ["a", "b", "a", "a"]

@@ -7,8 +7,6 @@ change, delete or truncate audit rows, write context rows itself, or run mainten
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -116,35 +114,14 @@ def test_app_role_event_paths(app_role):
     )
 
 
-def test_app_role_bypass_through_pgtrigger_ignore_is_recorded(app_role):
-    trigger = scalar(
-        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_customer'::regclass "
-        "AND tgname LIKE 'pgaudit_cap_ins%%'"
-    )
-    conn = app_role.connect()
-    with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
-        cur.execute("INSERT INTO testapp_customer (name, email, iban) VALUES ('sneaky', '', '')")
-        cur.execute("COMMIT")
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT changes FROM pgaudit_auditlog WHERE action = 'AUDIT_BYPASS' "
-            "ORDER BY id DESC LIMIT 1"
-        )
-        changes = cur.fetchone()[0]
-    changes = json.loads(changes) if isinstance(changes, str) else changes
-    assert changes["trigger"] == trigger and changes["mechanism"] == "pgtrigger.ignore"
-
-
 def test_write_path_functions_are_security_definer_with_fixed_search_path(db):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT proname, prosecdef, proconfig FROM pg_proc WHERE proname = ANY(%s) ORDER BY 1",
-            [["pgaudit_context", "pgaudit_note_bypass", "pgaudit_guard", "pgaudit_record_ddl"]],
+            [["pgaudit_context", "pgaudit_guard", "pgaudit_record_ddl"]],
         )
         rows = cursor.fetchall()
-    assert len(rows) == 4
+    assert len(rows) == 3
     for name, definer, config in rows:
         assert definer, name
         assert any(

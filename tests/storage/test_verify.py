@@ -22,6 +22,7 @@ def _bypassing(statement: str, params=None) -> None:
     ENABLE ALWAYS, so session_replication_role = replica no longer skips them)."""
     table = re.search(r"(?:UPDATE|FROM|INTO) (\w+)", statement).group(1)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending trigger events
         cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute(statement, params)
         cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
