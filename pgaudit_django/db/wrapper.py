@@ -1,7 +1,8 @@
 """A connection ``execute_wrapper`` that hands the acting context to the audit triggers.
 
 For each *write* statement (``INSERT``, ``UPDATE``, ``DELETE``, ``MERGE``, ``WITH``, ``COPY``,
-``TRUNCATE``, ``CALL``, ``DO``) it sends ``SELECT set_config('pgaudit_django.context', <json>, true)``
+``TRUNCATE``, ``CALL``, ``DO``) it sends ``SELECT set_config('pgaudit_django.context', <json>,
+  true)``
 in the same round trip and the same transaction. Reads are passed through untouched.
 
 How it is sent depends on the driver, because each refuses something else:
