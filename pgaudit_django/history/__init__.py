@@ -1,4 +1,4 @@
-"""Time travel over the audit trail: an object as it was (``as_of``), undoing entries (``revert``)."""
+"""Time travel over the audit trail: an object as it was, and undoing entries."""
 
 from __future__ import annotations
 

@@ -30,7 +30,10 @@ def entries_for(model: type[models.Model], pk: Any, using: str = "default") -> A
 
 
 def as_of(
-    model: type[ModelT], pk: Any, when: datetime.datetime, using: str = "default"  # noqa: ANN401
+    model: type[ModelT],
+    pk: Any,
+    when: datetime.datetime,
+    using: str = "default",  # noqa: ANN401
 ) -> ModelT | None:
     """The instance as it was at ``when`` (unsaved), or None if it did not exist then.
 

@@ -77,8 +77,10 @@ def through_links(model: type[models.Model]) -> list[tuple[type[models.Model], s
                 continue
             for fk in through._meta.concrete_fields:
                 related = getattr(fk, "related_model", None)
-                if isinstance(fk, models.ForeignKey) and related is not None and (
-                    related._meta.concrete_model is concrete
+                if (
+                    isinstance(fk, models.ForeignKey)
+                    and related is not None
+                    and (related._meta.concrete_model is concrete)
                 ):
                     key = (through._meta.label, fk.attname)
                     if key not in seen:

@@ -32,8 +32,10 @@ def _entries(target: AuditLog | Iterable[AuditLog]) -> list[AuditLog]:
     rows = [target] if isinstance(target, AuditLog) else list(target)
     for row in rows:
         if row.action not in ROW_ACTIONS:
-            raise RevertError(f"Audit entry #{row.id} is a {row.action} entry: only row "
-                              "changes (CREATE/UPDATE/DELETE) can be reverted.")
+            raise RevertError(
+                f"Audit entry #{row.id} is a {row.action} entry: only row "
+                "changes (CREATE/UPDATE/DELETE) can be reverted."
+            )
     return sorted(rows, key=lambda r: (r.timestamp, r.id), reverse=True)
 
 
@@ -104,7 +106,11 @@ class _Reverter:
         self.done.add(entry.id)
 
     def _undo_update(
-        self, entry: AuditLog, model: type[models.Model], manager: Any, changes: dict[str, Any]  # noqa: ANN401
+        self,
+        entry: AuditLog,
+        model: type[models.Model],
+        manager: Any,
+        changes: dict[str, Any],  # noqa: ANN401
     ) -> None:
         pk = to_python(model, model._meta.pk.attname, entry.object_id)  # type: ignore[union-attr]
         new, old = _values(model, changes, "new"), _values(model, changes, "old")
@@ -119,7 +125,11 @@ class _Reverter:
         rows.update(**old)
 
     def _undo_create(
-        self, entry: AuditLog, model: type[models.Model], manager: Any, changes: dict[str, Any]  # noqa: ANN401
+        self,
+        entry: AuditLog,
+        model: type[models.Model],
+        manager: Any,
+        changes: dict[str, Any],  # noqa: ANN401
     ) -> None:
         new = _values(model, changes, "new")
         pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
@@ -133,7 +143,11 @@ class _Reverter:
         rows.delete()
 
     def _undo_delete(
-        self, entry: AuditLog, model: type[models.Model], manager: Any, changes: dict[str, Any]  # noqa: ANN401
+        self,
+        entry: AuditLog,
+        model: type[models.Model],
+        manager: Any,
+        changes: dict[str, Any],  # noqa: ANN401
     ) -> None:
         old = _values(model, changes, "old")
         pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
@@ -150,11 +164,15 @@ class _Reverter:
         if entry.context_id is None:
             return
         for through, column in through_links(model):
-            rows = AuditLog.objects.using(self.using).filter(
-                action="DELETE",
-                timestamp=entry.timestamp,
-                context__transaction_id=entry.context.transaction_id,  # type: ignore[union-attr]
-            ).filter(**{f"changes__{column}__old": pk})
+            rows = (
+                AuditLog.objects.using(self.using)
+                .filter(
+                    action="DELETE",
+                    timestamp=entry.timestamp,
+                    context__transaction_id=entry.context.transaction_id,  # type: ignore[union-attr]
+                )
+                .filter(**{f"changes__{column}__old": pk})
+            )
             for row in rows.order_by("-id"):
                 if row.id not in self.done and model_for(row) is through:
                     self.revert_one(row)
