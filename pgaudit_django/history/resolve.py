@@ -25,7 +25,9 @@ def object_id_for(pk: Any) -> str:  # noqa: ANN401 - any primary key value
 def model_for(entry: AuditLog) -> type[models.Model] | None:
     """The model of a captured row: its content type, else the table (auto-created m2m)."""
     if entry.content_type_id:
-        return ContentType.objects.get_for_id(entry.content_type_id).model_class()
+        model: type[models.Model] | None
+        model = ContentType.objects.get_for_id(entry.content_type_id).model_class()
+        return model
     if entry.table_name:
         for model in apps.get_models(include_auto_created=True):
             if model._meta.db_table == entry.table_name:
@@ -36,7 +38,7 @@ def model_for(entry: AuditLog) -> type[models.Model] | None:
 def field_by_attname(model: type[models.Model], attname: str) -> models.Field | None:
     for field in model._meta.concrete_fields:
         if attname in (field.attname, field.column):
-            return field  # type: ignore[return-value]
+            return field
     return None
 
 
@@ -72,7 +74,7 @@ def through_links(model: type[models.Model]) -> list[tuple[type[models.Model], s
     seen: set[tuple[str, str]] = set()
     for candidate in apps.get_models(include_auto_created=True):
         for m2m in candidate._meta.local_many_to_many:
-            through = m2m.remote_field.through  # type: ignore[union-attr]
+            through = m2m.remote_field.through
             if not isinstance(through, type):
                 continue
             for fk in through._meta.concrete_fields:

@@ -112,7 +112,7 @@ class _Reverter:
         manager: Any,
         changes: dict[str, Any],  # noqa: ANN401
     ) -> None:
-        pk = to_python(model, model._meta.pk.attname, entry.object_id)  # type: ignore[union-attr]
+        pk = to_python(model, model._meta.pk.attname, entry.object_id)
         new, old = _values(model, changes, "new"), _values(model, changes, "old")
         rows = manager.filter(pk=pk)
         current = rows.values(*new).first()
@@ -131,8 +131,10 @@ class _Reverter:
         manager: Any,
         changes: dict[str, Any],  # noqa: ANN401
     ) -> None:
-        new = _values(model, changes, "new")
-        pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
+        # Masked values are the marker, not the row's value: they cannot be compared.
+        hidden = set(masked_fields(model, changes, "new"))
+        new = {a: v for a, v in _values(model, changes, "new").items() if a not in hidden}
+        pk_attname = model._meta.pk.attname
         rows = manager.filter(pk=new[pk_attname]) if pk_attname in new else manager.filter(**new)
         current = rows.values(*new).first()
         if current is None:
@@ -150,7 +152,7 @@ class _Reverter:
         changes: dict[str, Any],  # noqa: ANN401
     ) -> None:
         old = _values(model, changes, "old")
-        pk_attname = model._meta.pk.attname  # type: ignore[union-attr]
+        pk_attname = model._meta.pk.attname
         if pk_attname in old and manager.filter(pk=old[pk_attname]).exists():
             self.conflict(entry, [pk_attname])
             manager.filter(pk=old[pk_attname]).update(**old)
