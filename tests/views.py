@@ -28,6 +28,14 @@ async def rename_customer_async(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse("ok")
 
 
+async def rename_customer_auser(request: HttpRequest, pk: int) -> HttpResponse:
+    """An async view that resolves its user the async way before writing."""
+    user = await request.auser()
+    name = f"by {user.get_username()}" if user.is_authenticated else "anonymous"
+    await sync_to_async(Customer.objects.filter(pk=pk).update)(name=name)
+    return HttpResponse("ok")
+
+
 def rename_via_header_user(request: HttpRequest, pk: int) -> HttpResponse:
     """Authenticates inside the view, the way DRF token authentication does."""
     username = request.headers.get("X-Test-User")

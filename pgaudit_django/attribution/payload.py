@@ -12,6 +12,8 @@ import logging
 from contextvars import ContextVar
 from typing import Any
 
+from django.utils.functional import LazyObject, empty
+
 from pgaudit_django.attribution.state import UNSET, Frame, current
 from pgaudit_django.request_info import clean_text, describe, route
 
@@ -24,12 +26,31 @@ logger = logging.getLogger("pgaudit_django")
 _resolving: ContextVar[bool] = ContextVar("pgaudit_django_resolving", default=False)
 
 
+def _request_user(request: Any) -> Any:
+    """The request's user, without loading it a second time.
+
+    Django caches the user twice over: ``request.user`` is a lazy object filled by a sync
+    ``get_user()``, ``await request.auser()`` fills ``request._acached_user``. An async view
+    that awaited ``auser()`` leaves ``request.user`` unevaluated; reading it would query
+    ``auth_user`` again, so the async result is used. A user assigned to ``request.user`` by
+    the view (DRF token authentication) is not a lazy object and always wins.
+    """
+    if request is None:
+        return None
+    attributes = getattr(request, "__dict__", {})
+    user = attributes.get("user", UNSET)
+    if isinstance(user, LazyObject) and user._wrapped is empty and "_acached_user" in attributes:
+        return attributes["_acached_user"]
+    if user is UNSET:
+        return getattr(request, "user", None)
+    return user
+
+
 def _user_of(frame: Frame) -> tuple[Any, str]:
     """(pk, label) of the acting user, or (None, "")."""
     user = frame.user
     if user is UNSET:
-        request = frame.request
-        user = getattr(request, "user", None) if request is not None else None
+        user = _request_user(frame.request)
     if user is None or user is UNSET:
         return None, ""
     if isinstance(user, (int, str)):

@@ -137,11 +137,16 @@ def _execute_in_pipeline(
     execute: Executor, sql: Any, params: Any, many: bool, context: dict[str, Any], payload: str
 ) -> Any:
     connection = context["connection"]
-    raw_cursor = context["cursor"].cursor
+    raw_connection = connection.connection
+    # The set_config runs on a cursor of its own: on the caller's cursor its result would count
+    # in the caller's rowcount after executemany() (4 instead of 3 for three one-row UPDATEs)
+    # and could be what a later fetch*() returns. The pipeline still sends both statements in
+    # one round trip and one implicit transaction.
     # Errors surface when the pipeline syncs, outside Django's executor: translate them the
     # way Django would (psycopg.IntegrityError -> django.db.IntegrityError).
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        raw_cursor.execute(_SET_CONTEXT_PARAM, [payload])
+    with connection.wrap_database_errors, raw_connection.pipeline():
+        with raw_connection.cursor() as own_cursor:
+            own_cursor.execute(_SET_CONTEXT_PARAM, [payload])
         return execute(sql, params, many, context)
 
 
